@@ -1,0 +1,1 @@
+"""Adapters: the database, files, clocks and outside systems behind the domain's ports."""

@@ -1,0 +1,1 @@
+"""Connectors turn a source's format into canonical records and nothing else."""

@@ -1,0 +1,1 @@
+"""The SQL store (SQLite or PostgreSQL) behind the unit-of-work port."""

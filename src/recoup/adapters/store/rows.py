@@ -1,0 +1,172 @@
+"""Conversions between domain objects and table rows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from recoup.domain.audit import AuditRecord
+from recoup.domain.cases.case import Case, CaseStatus
+from recoup.domain.cases.casing import TimelineEntry, Timer
+from recoup.domain.detection.findings import Finding
+from recoup.domain.detection.taxonomy import Tier
+from recoup.domain.ingestion.event import Event
+
+if TYPE_CHECKING:
+    from recoup.adapters.store.bulk import Bulk
+
+
+def raw_text(event: Event) -> str:
+    if isinstance(event.raw, str):
+        return event.raw
+    return msgspec.json.encode(event.raw).decode("utf-8")
+
+
+def case_row(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "type": case.type,
+        "category": case.category,
+        "entity_kind": case.entity_kind,
+        "entity_key": case.entity_key,
+        "status": case.status.value,
+        "tier": case.tier.value,
+        "owner_team": case.owner_team,
+        "queue": case.queue,
+        "breakpoint": case.breakpoint,
+        "kind": case.kind,
+        "title": case.title,
+        "opened_at": case.opened_at,
+        "updated_at": case.updated_at,
+        "first_seen_at": case.first_seen_at,
+        "last_seen_at": case.last_seen_at,
+        "sla_goal_at": case.sla_goal_at,
+        "sla_due_at": case.sla_due_at,
+        "closed_at": case.closed_at,
+        "pauses_automation": case.pauses_automation,
+        "finding_count": case.finding_count,
+        "amount": case.amount,
+        "currency": case.currency,
+        "exposures": case.exposures,
+        "open_key": case.open_key,
+        "version": case.version,
+    }
+
+
+def case_from_row(row: Any) -> Case:
+    m = row._mapping
+    return Case(
+        id=str(m["id"]),
+        type=m["type"],
+        category=m["category"],
+        entity_kind=m["entity_kind"],
+        entity_key=m["entity_key"],
+        status=CaseStatus(m["status"]),
+        tier=Tier(m["tier"]),
+        owner_team=m["owner_team"],
+        queue=m["queue"],
+        breakpoint=m["breakpoint"],
+        kind=m["kind"],
+        title=m["title"],
+        opened_at=m["opened_at"],
+        updated_at=m["updated_at"],
+        first_seen_at=m["first_seen_at"],
+        last_seen_at=m["last_seen_at"],
+        sla_goal_at=m["sla_goal_at"],
+        sla_due_at=m["sla_due_at"],
+        pauses_automation=bool(m["pauses_automation"]),
+        finding_count=m["finding_count"],
+        amount=m["amount"],
+        currency=m["currency"],
+        exposures=dict(m["exposures"] or {}),
+        open_key=m["open_key"],
+        closed_at=m["closed_at"],
+        version=m["version"],
+    )
+
+
+def audit_row(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "seq": record.seq,
+        "at": record.at,
+        "actor": record.actor,
+        "action": record.action,
+        "subject_type": record.subject_type,
+        "subject_id": record.subject_id,
+        "data": record.data,
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
+    }
+
+
+def audit_from_row(row: Any) -> AuditRecord:
+    m = row._mapping
+    return AuditRecord(
+        seq=m["seq"],
+        at=m["at"],
+        actor=m["actor"],
+        action=m["action"],
+        subject_type=m["subject_type"],
+        subject_id=m["subject_id"],
+        data=m["data"],
+        prev_hash=m["prev_hash"],
+        hash=m["hash"],
+    )
+
+
+EVENT_COLUMNS = (
+    "id", "source", "external_id", "type", "occurred_at", "received_at", "amount", "currency",
+    "direction", "reason_code", "status", "refs", "attributes", "raw", "run_id",
+)  # fmt: skip
+
+CASE_COLUMNS = (
+    "id", "type", "category", "entity_kind", "entity_key", "status", "tier", "owner_team",
+    "queue", "breakpoint", "kind", "title", "opened_at", "updated_at", "first_seen_at",
+    "last_seen_at", "sla_goal_at", "sla_due_at", "closed_at", "pauses_automation",
+    "finding_count", "amount", "currency", "exposures", "open_key", "version",
+)  # fmt: skip
+
+
+def case_values(b: Bulk, c: Case) -> tuple[Any, ...]:
+    return (
+        b.uid(c.id), c.type, c.category, c.entity_kind, c.entity_key, c.status.value,
+        c.tier.value, c.owner_team, c.queue, c.breakpoint, c.kind, c.title, b.dt(c.opened_at),
+        b.dt(c.updated_at), b.dt(c.first_seen_at), b.dt(c.last_seen_at), b.dt(c.sla_goal_at),
+        b.dt(c.sla_due_at), b.dt(c.closed_at), b.flag(c.pauses_automation), c.finding_count,
+        b.dec(c.amount), c.currency, b.json(c.exposures), c.open_key, c.version,
+    )  # fmt: skip
+
+
+FINDING_COLUMNS = (
+    "id", "type", "entity_kind", "entity_key", "occurred_at", "detected_at", "trigger_event_id",
+    "evidence", "summary", "tier", "breakpoint", "kind", "amount", "currency", "exposure_key",
+    "reason_code", "detail", "case_id",
+)  # fmt: skip
+
+
+def finding_values(b: Bulk, f: Finding, case_id: str) -> tuple[Any, ...]:
+    spec = f.spec
+    return (
+        b.uid(f.id), f.type, f.entity_kind, f.entity_key, b.dt(f.occurred_at),
+        b.dt(f.detected_at), b.uid(f.trigger_event_id), b.json(list(f.evidence_event_ids)),
+        f.summary, f.tier.value, spec.breakpoint.value, spec.kind.value, b.dec(f.amount),
+        f.currency, f.exposure_key, f.reason_code, b.json(f.detail), b.uid(case_id),
+    )  # fmt: skip
+
+
+TIMELINE_COLUMNS = ("id", "case_id", "at", "kind", "actor", "summary", "finding_id", "data")
+
+
+def timeline_values(b: Bulk, e: TimelineEntry) -> tuple[Any, ...]:
+    return (
+        b.uid(e.id), b.uid(e.case_id), b.dt(e.at), e.kind, e.actor, e.summary,
+        b.uid(e.finding_id), b.json(e.data),
+    )  # fmt: skip
+
+
+TIMER_COLUMNS = ("id", "case_id", "kind", "due_at", "status", "attempts")
+
+
+def timer_values(b: Bulk, timer: Timer) -> tuple[Any, ...]:
+    return (b.uid(timer.id), b.uid(timer.case_id), timer.kind, b.dt(timer.due_at), "pending", 0)

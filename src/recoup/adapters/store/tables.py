@@ -1,0 +1,223 @@
+"""The schema, as SQLAlchemy Core tables. Migrations must produce exactly this (a test checks).
+
+Constraint names are explicit (naming convention) so migrations are stable on both databases.
+The audit tables have no foreign keys and nothing cascades into them: audit is never deleted
+with what it describes. The two index tables written for every event (``entity_links`` and
+``detector_windows``) carry no foreign key either: they are only ever written in the transaction
+that writes their event, and a per-row key check would cost more than the rest of the insert.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from recoup.adapters.store.types import Amount, JSONValue, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+Id = sa.Uuid(as_uuid=False)
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("last_event_at", UTCDateTime, nullable=False),
+)
+
+ingest_runs = sa.Table(
+    "ingest_runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("label", sa.String(500), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("lines_read", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("accepted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("duplicates", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("quarantined", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("findings", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cases_opened", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cases_attached", sa.Integer, nullable=False, server_default="0"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("source", sa.String(100), sa.ForeignKey("sources.name"), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("amount", Amount),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("direction", sa.String(8)),
+    sa.Column("reason_code", sa.String(100)),
+    sa.Column("status", sa.String(64)),
+    sa.Column("refs", JSONValue, nullable=False),
+    sa.Column("attributes", JSONValue, nullable=False),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("run_id", Id),
+    sa.UniqueConstraint("source", "external_id"),
+    sa.Index(None, "occurred_at"),
+)
+
+entity_links = sa.Table(
+    "entity_links",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("event_id", Id, primary_key=True),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+detector_windows = sa.Table(
+    "detector_windows",
+    metadata,
+    sa.Column("detector", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(600), primary_key=True),
+    sa.Column("event_id", Id, primary_key=True),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("ref", sa.String(255), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("entity_kind", sa.String(32), nullable=False),
+    sa.Column("entity_key", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("tier", sa.String(20), nullable=False),
+    sa.Column("owner_team", sa.String(64), nullable=False),
+    sa.Column("queue", sa.String(80), nullable=False),
+    sa.Column("breakpoint", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("sla_goal_at", UTCDateTime, nullable=False),
+    sa.Column("sla_due_at", UTCDateTime, nullable=False),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("pauses_automation", sa.Boolean, nullable=False),
+    sa.Column("finding_count", sa.Integer, nullable=False),
+    sa.Column("amount", Amount),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("exposures", JSONValue, nullable=False),
+    sa.Column("open_key", sa.String(400), unique=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index(None, "status", "owner_team"),
+    sa.Index(None, "type", "status"),
+)
+
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("entity_kind", sa.String(32), nullable=False),
+    sa.Column("entity_key", sa.String(255), nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("detected_at", UTCDateTime, nullable=False),
+    sa.Column("trigger_event_id", Id, sa.ForeignKey("events.id"), nullable=False),
+    sa.Column("evidence", JSONValue, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("tier", sa.String(20), nullable=False),
+    sa.Column("breakpoint", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("amount", Amount),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("exposure_key", sa.String(300)),
+    sa.Column("reason_code", sa.String(100)),
+    sa.Column("detail", JSONValue, nullable=False),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Index(None, "case_id"),
+)
+
+case_timeline = sa.Table(
+    "case_timeline",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("finding_id", Id),
+    sa.Column("data", JSONValue, nullable=False),
+    sa.Index(None, "case_id", "at"),
+)
+
+timers = sa.Table(
+    "timers",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("fired_at", UTCDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.UniqueConstraint("case_id", "kind"),
+    sa.Index(None, "status", "due_at"),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("run_id", Id),
+    sa.Column("label", sa.String(500)),
+    sa.Column("line", sa.Integer),
+    sa.Column("field", sa.String(200)),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("seen_count", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("event_id", Id),
+    sa.Index(None, "status", "first_seen_at"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject_type", sa.String(32), nullable=False),
+    sa.Column("subject_id", sa.String(64), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    sa.Index(None, "subject_type", "subject_id"),
+)
+
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

@@ -1,0 +1,373 @@
+"""The SQL unit of work: one connection, one transaction, every repository method inside it."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from recoup.adapters.store import tables as t
+from recoup.adapters.store.bulk import Bulk
+from recoup.adapters.store.queries import CaseQueriesMixin, id_prefix_filter
+from recoup.adapters.store.rows import (
+    CASE_COLUMNS,
+    EVENT_COLUMNS,
+    FINDING_COLUMNS,
+    TIMELINE_COLUMNS,
+    TIMER_COLUMNS,
+    audit_from_row,
+    audit_row,
+    case_from_row,
+    case_row,
+    case_values,
+    finding_values,
+    raw_text,
+    timeline_values,
+    timer_values,
+)
+from recoup.domain.audit import AuditEntry, AuditRecord, seal
+from recoup.domain.cases.case import Case
+from recoup.domain.cases.casing import CasePlan
+from recoup.domain.detection.detectors import WindowEntry, WindowRequest
+from recoup.domain.detection.findings import Finding
+from recoup.domain.errors import ConflictError, NotFoundError
+from recoup.domain.ids import derived_id
+from recoup.domain.ingestion.canonical import Rejection
+from recoup.domain.ingestion.event import Event
+from recoup.domain.ports import QuarantineItem, RunCounts
+
+CHUNK = 900
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlUnitOfWork(CaseQueriesMixin):
+    def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
+        self.engine = engine
+        self.readonly = readonly
+        self.dialect = engine.dialect.name
+
+    def __enter__(self) -> Self:
+        self.conn = self.engine.connect()
+        if self.readonly:
+            self.conn = self.conn.execution_options(recoup_readonly=True)
+        self._tx = self.conn.begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _insert(self, table: sa.Table) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, label: str, at: datetime) -> None:
+        self.conn.execute(
+            t.ingest_runs.insert().values(id=run_id, label=label[:500], status="running",
+                                          started_at=at)
+        )  # fmt: skip
+
+    def add_run_counts(self, run_id: str, counts: RunCounts) -> None:
+        c = t.ingest_runs.c
+        self.conn.execute(
+            t.ingest_runs.update()
+            .where(c.id == run_id)
+            .values(
+                lines_read=c.lines_read + counts.lines_read,
+                accepted=c.accepted + counts.accepted,
+                duplicates=c.duplicates + counts.duplicates,
+                quarantined=c.quarantined + counts.quarantined,
+                findings=c.findings + counts.findings,
+                cases_opened=c.cases_opened + counts.cases_opened,
+                cases_attached=c.cases_attached + counts.cases_attached,
+            )
+        )
+
+    def finish_run(self, run_id: str, at: datetime, status: str) -> None:
+        self.conn.execute(
+            t.ingest_runs.update()
+            .where(t.ingest_runs.c.id == run_id)
+            .values(finished_at=at, status=status)
+        )
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _touch_sources(self, events: Sequence[Event]) -> None:
+        latest: dict[str, datetime] = {}
+        for event in events:
+            seen = latest.get(event.source)
+            if seen is None or event.occurred_at > seen:
+                latest[event.source] = event.occurred_at
+        stmt = self._insert(t.sources)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"last_event_at": sa.func.max(t.sources.c.last_event_at,
+                                               stmt.excluded.last_event_at)
+                  if self.dialect == "sqlite"
+                  else sa.func.greatest(t.sources.c.last_event_at, stmt.excluded.last_event_at)},
+        )  # fmt: skip
+        rows = [
+            {"name": name, "first_seen_at": at, "last_event_at": at}
+            for name, at in sorted(latest.items())
+        ]
+        self.conn.execute(stmt, rows)
+
+    def insert_events(self, events: Sequence[Event], run_id: str | None) -> set[str]:
+        if not events:
+            return set()
+        self._touch_sources(events)
+        b = Bulk(self.conn)
+        rows = [
+            (
+                b.uid(e.id), e.source, e.external_id, e.type, b.dt(e.occurred_at),
+                b.dt(e.received_at), b.dec(e.amount), e.currency, e.direction, e.reason_code,
+                e.status, b.json(e.refs), b.json(e.attributes), raw_text(e), b.uid(run_id),
+            )
+            for e in events
+        ]  # fmt: skip
+        inserted = b.insert_returning(
+            t.events, EVENT_COLUMNS, rows, on_conflict="(source, external_id) DO NOTHING",
+            returning="id",
+        )  # fmt: skip
+        if b.is_sqlite:
+            return {str(uuid.UUID(hex=value)) for value in inserted}
+        return {str(value) for value in inserted}
+
+    def link_entities(self, events: Sequence[Event]) -> None:
+        b = Bulk(self.conn)
+        rows: list[tuple[str, str, str, str]] = []
+        for e in events:
+            event_id, at = b.uid(e.id), b.dt(e.occurred_at)
+            rows.extend((kind, key, event_id, at) for kind, key in e.refs.items())
+        b.insert(t.entity_links, ("kind", "key", "event_id", "occurred_at"), rows,
+                 on_conflict="DO NOTHING")  # fmt: skip
+
+    # -- detector windows ------------------------------------------------------------------
+
+    def load_windows(self, requests: Sequence[WindowRequest]) -> list[WindowEntry]:
+        by_detector: dict[str, list[WindowRequest]] = defaultdict(list)
+        for request in requests:
+            by_detector[request.detector].append(request)
+        w = t.detector_windows.c
+        found: list[WindowEntry] = []
+        for detector, reqs in by_detector.items():
+            spans = {r.key: (r.start, r.end) for r in reqs}
+            start = min(r.start for r in reqs)
+            end = max(r.end for r in reqs)
+            for chunk in _chunks(sorted(spans)):
+                query = sa.select(w.key, w.event_id, w.occurred_at, w.ref).where(
+                    w.detector == detector,
+                    w.key.in_(chunk),
+                    w.occurred_at.between(start, end),
+                )
+                for key, event_id, occurred_at, ref in self.conn.execute(query):
+                    lo, hi = spans[key]
+                    if lo <= occurred_at <= hi:
+                        found.append(WindowEntry(detector, key, str(event_id), occurred_at, ref))
+        return found
+
+    def add_windows(self, entries: Sequence[WindowEntry]) -> None:
+        b = Bulk(self.conn)
+        rows = [(e.detector, e.key, b.uid(e.event_id), b.dt(e.occurred_at), e.ref) for e in entries]
+        b.insert(t.detector_windows, ("detector", "key", "event_id", "occurred_at", "ref"), rows,
+                 on_conflict="DO NOTHING")  # fmt: skip
+
+    # -- findings and cases ----------------------------------------------------------------
+
+    def existing_findings(self, ids: Iterable[str]) -> set[str]:
+        wanted = sorted(set(ids))
+        seen: set[str] = set()
+        for chunk in _chunks(wanted):
+            query = sa.select(t.findings.c.id).where(t.findings.c.id.in_(chunk))
+            seen.update(str(i) for i in self.conn.execute(query).scalars())
+        return seen
+
+    def open_cases(self, keys: Iterable[str]) -> dict[str, Case]:
+        wanted = sorted(set(keys))
+        found: dict[str, Case] = {}
+        for chunk in _chunks(wanted):
+            query = sa.select(t.cases).where(t.cases.c.open_key.in_(chunk))
+            for row in self.conn.execute(query):
+                case = case_from_row(row)
+                assert case.open_key is not None
+                found[case.open_key] = case
+        return found
+
+    def save_plan(self, plan: CasePlan, findings: Sequence[Finding]) -> None:
+        c = t.cases.c
+        if plan.updated:
+            # Release superseded open keys first so a new case can take them.
+            stmt = (
+                t.cases.update()
+                .where(c.id == sa.bindparam("b_id"), c.version == sa.bindparam("b_version"))
+                .values({name: sa.bindparam(name) for name in _CASE_UPDATABLE})
+            )
+            rows = []
+            for case in plan.updated.values():
+                row = case_row(case)
+                values = {name: row[name] for name in _CASE_UPDATABLE}
+                values["version"] = case.version + 1
+                rows.append({"b_id": case.id, "b_version": case.version, **values})
+                case.version += 1
+            result = self.conn.execute(stmt, rows)
+            if result.rowcount is not None and 0 <= result.rowcount < len(rows):
+                raise ConflictError("a case changed while this batch was being applied; retry")
+        b = Bulk(self.conn)
+        b.insert(t.cases, CASE_COLUMNS, [case_values(b, x) for x in plan.created.values()])
+        b.insert(
+            t.findings,
+            FINDING_COLUMNS,
+            [finding_values(b, f, plan.assignments[f.id]) for f in findings],
+        )
+        b.insert(t.case_timeline, TIMELINE_COLUMNS, [timeline_values(b, e) for e in plan.timeline])
+        b.insert(t.timers, TIMER_COLUMNS, [timer_values(b, x) for x in plan.timers])
+
+    # -- quarantine ------------------------------------------------------------------------
+
+    def quarantine(self, rejections: Sequence[Rejection], run_id: str | None, at: datetime) -> None:
+        if not rejections:
+            return
+        rows: dict[str, dict[str, Any]] = {}
+        for r in rejections:
+            digest = hashlib.sha256(r.raw.encode("utf-8")).hexdigest()
+            item_id = derived_id("quarantine", digest)
+            if item_id in rows:
+                rows[item_id]["seen_count"] += 1
+                continue
+            rows[item_id] = {
+                "id": item_id, "run_id": run_id, "label": r.location.file,
+                "line": r.location.line, "field": r.location.field, "code": r.code,
+                "reason": r.reason, "raw": r.raw, "status": "open", "seen_count": 1,
+                "attempts": 0, "first_seen_at": at, "last_seen_at": at,
+            }  # fmt: skip
+        q = t.quarantine.c
+        stmt = self._insert(t.quarantine)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "seen_count": q.seen_count + stmt.excluded.seen_count,
+                "last_seen_at": stmt.excluded.last_seen_at,
+                "run_id": stmt.excluded.run_id,
+                "label": stmt.excluded.label,
+                "line": stmt.excluded.line,
+                "status": "open",
+            },
+        )
+        self.conn.execute(stmt, list(rows.values()))
+
+    def list_quarantine(self, status: str | None, limit: int) -> list[QuarantineItem]:
+        query = sa.select(t.quarantine).order_by(t.quarantine.c.first_seen_at, t.quarantine.c.id)
+        if status:
+            query = query.where(t.quarantine.c.status == status)
+        return [_quarantine_item(r) for r in self.conn.execute(query.limit(limit))]
+
+    def get_quarantine(self, ids: Sequence[str] | None) -> list[QuarantineItem]:
+        query = sa.select(t.quarantine).order_by(t.quarantine.c.first_seen_at, t.quarantine.c.id)
+        if ids is None:
+            return [_quarantine_item(r) for r in
+                    self.conn.execute(query.where(t.quarantine.c.status == "open"))]  # fmt: skip
+        items = []
+        for item_id in ids:
+            rows = self.conn.execute(
+                query.where(id_prefix_filter(t.quarantine.c.id, item_id))
+            ).all()
+            if not rows:
+                raise NotFoundError(f"no quarantined record {item_id!r}")
+            if len(rows) > 1:
+                raise ConflictError(f"{item_id!r} matches several records; give more digits")
+            items.append(_quarantine_item(rows[0]))
+        return items
+
+    def mark_quarantine(
+        self, item_id: str, *, status: str, at: datetime, event_id: str | None, reason: str | None
+    ) -> None:
+        q = t.quarantine.c
+        values: dict[str, Any] = {"status": status, "attempts": q.attempts + 1}
+        if status != "open":
+            values["resolved_at"] = at
+        if event_id is not None:
+            values["event_id"] = event_id
+        if reason is not None:
+            values["reason"] = reason
+        self.conn.execute(t.quarantine.update().where(q.id == item_id).values(values))
+
+    # -- audit -----------------------------------------------------------------------------
+
+    def audit_head(self) -> tuple[int, str]:
+        row = self.conn.execute(sa.select(t.audit_head.c.seq, t.audit_head.c.hash)).one()
+        return int(row.seq), str(row.hash)
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        head_query = sa.select(t.audit_head.c.seq, t.audit_head.c.hash).where(
+            t.audit_head.c.id == 1
+        )
+        if self.dialect == "postgresql":
+            head_query = head_query.with_for_update()
+        head = self.conn.execute(head_query).one()
+        records = seal(entries, int(head.seq), str(head.hash))
+        self.conn.execute(t.audit_log.insert(), [audit_row(r) for r in records])
+        last = records[-1]
+        self.conn.execute(
+            t.audit_head.update().where(t.audit_head.c.id == 1).values(seq=last.seq, hash=last.hash)
+        )
+
+    def audit_records(self) -> Generator[AuditRecord]:
+        """Stream the trail in order; close the generator to release the server cursor."""
+        query = sa.select(t.audit_log).order_by(t.audit_log.c.seq)
+        with self.conn.execution_options(yield_per=2000).execute(query) as result:
+            for row in result:
+                yield audit_from_row(row)
+
+
+_CASE_UPDATABLE = (
+    "status", "tier", "title", "updated_at", "first_seen_at", "last_seen_at", "closed_at",
+    "finding_count", "amount", "currency", "exposures", "open_key", "version",
+)  # fmt: skip
+
+
+def _quarantine_item(row: Any) -> QuarantineItem:
+    m: Mapping[str, Any] = row._mapping
+    return QuarantineItem(
+        id=str(m["id"]),
+        label=m["label"],
+        line=m["line"],
+        field=m["field"],
+        code=m["code"],
+        reason=m["reason"],
+        raw=m["raw"],
+        status=m["status"],
+        seen_count=m["seen_count"],
+        attempts=m["attempts"],
+        first_seen_at=m["first_seen_at"],
+        last_seen_at=m["last_seen_at"],
+        event_id=None if m["event_id"] is None else str(m["event_id"]),
+    )

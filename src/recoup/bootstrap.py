@@ -1,0 +1,67 @@
+"""The composition root: settings -> engine -> unit of work, clock, detectors.
+
+Nothing is created at import time; entrypoints call :func:`bootstrap` once and pass what it
+returns down. Tests call it with their own settings and a fixed clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from recoup.adapters.clock import SystemClock
+from recoup.adapters.store import migrate
+from recoup.adapters.store.engine import create_engine
+from recoup.adapters.store.uow import SqlUnitOfWork
+from recoup.domain.detection.detectors import DetectionSettings, Detectors
+from recoup.domain.errors import ConfigurationError
+from recoup.domain.ports import Clock
+from recoup.settings import Settings, load_settings
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: sa.Engine
+    clock: Clock
+    detectors: Detectors = field(repr=False)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+    def reader(self) -> SqlUnitOfWork:
+        """A read-only unit of work: on SQLite it does not take the write lock."""
+        return SqlUnitOfWork(self.engine, readonly=True)
+
+    @property
+    def uow_factory(self) -> Callable[[], SqlUnitOfWork]:
+        return self.uow
+
+    def schema_is_current(self) -> bool:
+        return migrate.current_revision(self.engine) == migrate.head_revision()
+
+    def ensure_schema(self) -> None:
+        """Apply pending migrations if allowed; otherwise refuse to run on an old schema."""
+        if self.schema_is_current():
+            return
+        if not self.settings.database.auto_upgrade:
+            raise ConfigurationError(
+                "the database schema is not current; run `recoup db upgrade` first"
+            )
+        migrate.upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> App:
+    settings = settings or load_settings()
+    engine = create_engine(
+        settings.database.url.get_secret_value(),
+        echo=settings.database.echo,
+        sqlite_synchronous=settings.database.sqlite_synchronous,
+    )
+    detectors = Detectors(DetectionSettings(duplicate_window=settings.detection.duplicate_window))
+    return App(settings=settings, engine=engine, clock=clock or SystemClock(), detectors=detectors)

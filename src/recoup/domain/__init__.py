@@ -1,0 +1,1 @@
+"""Pure business logic: no database, framework, environment or wall clock in here."""

@@ -1,0 +1,1 @@
+"""Cases: owned work items with an SLA clock, and how findings open or join them."""

@@ -1,0 +1,84 @@
+"""The case: owner, timer, outcome. No case exists without all three."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from recoup.domain.detection.taxonomy import Tier
+
+
+class CaseStatus(StrEnum):
+    """Where a case is in its life. Only ``resolved`` and ``closed`` are not open."""
+
+    NEW = "new"
+    TRIAGED = "triaged"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+
+
+TIER_RANK = {Tier.STRAIGHT_THROUGH: 0, Tier.GUIDED: 1, Tier.HUMAN: 2}
+
+
+@dataclass(slots=True)
+class Case:
+    """An owned work item. ``open_key`` is set while the case takes new findings about its
+    entity and type; the store keeps it unique, so two writers cannot open twin cases."""
+
+    id: str
+    type: str
+    category: str
+    entity_kind: str
+    entity_key: str
+    status: CaseStatus
+    tier: Tier
+    owner_team: str
+    queue: str
+    breakpoint: str
+    kind: str
+    title: str
+    opened_at: datetime
+    updated_at: datetime
+    first_seen_at: datetime
+    last_seen_at: datetime
+    sla_goal_at: datetime
+    sla_due_at: datetime
+    pauses_automation: bool
+    finding_count: int = 0
+    amount: Decimal | None = None
+    currency: str | None = None
+    exposures: dict[str, str] = field(default_factory=dict)
+    open_key: str | None = None
+    closed_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+    def snapshot(self) -> dict[str, Any]:
+        """The fields an auditor wants to see before and after a change."""
+        return {
+            "status": self.status.value,
+            "tier": self.tier.value,
+            "owner_team": self.owner_team,
+            "queue": self.queue,
+            "finding_count": self.finding_count,
+            "amount": None if self.amount is None else str(self.amount),
+            "currency": self.currency,
+            "sla_due_at": self.sla_due_at.isoformat(),
+            "last_seen_at": self.last_seen_at.isoformat(),
+        }
+
+
+def open_key(type_: str, entity_kind: str, entity_key: str) -> str:
+    return f"{type_}|{entity_kind}|{entity_key}"

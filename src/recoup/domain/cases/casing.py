@@ -1,0 +1,177 @@
+"""Open a case for a finding, or attach the finding to the open case about the same entity.
+
+A repeated finding (the third failed retry of one payment, a second duplicate charge to the same
+customer) joins the open case when it falls within the type's dedupe window after the case's
+latest finding; outside the window it opens a fresh case, which takes over the open key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from recoup.domain.audit import AuditEntry
+from recoup.domain.cases.case import TIER_RANK, Case, CaseStatus, open_key
+from recoup.domain.detection.findings import Finding
+from recoup.domain.ids import derived_id
+
+SYSTEM_ACTOR = "system:ingest"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    id: str
+    case_id: str
+    at: datetime
+    kind: str
+    actor: str
+    summary: str
+    finding_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    id: str
+    case_id: str
+    kind: str
+    due_at: datetime
+
+
+@dataclass
+class CasePlan:
+    """Everything one batch of findings does to cases, ready to be stored in one transaction."""
+
+    created: dict[str, Case] = field(default_factory=dict)
+    updated: dict[str, Case] = field(default_factory=dict)
+    assignments: dict[str, str] = field(default_factory=dict)  # finding id -> case id
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    attached: int = 0
+
+
+def _new_case(finding: Finding, now: datetime) -> Case:
+    spec = finding.spec
+    return Case(
+        id=derived_id("case", finding.id),
+        type=finding.type,
+        category=spec.category.value,
+        entity_kind=finding.entity_kind,
+        entity_key=finding.entity_key,
+        status=CaseStatus.NEW,
+        tier=finding.tier,
+        owner_team=spec.owner_team,
+        queue=spec.queue,
+        breakpoint=spec.breakpoint.value,
+        kind=spec.kind.value,
+        title=finding.summary,
+        opened_at=now,
+        updated_at=now,
+        first_seen_at=finding.occurred_at,
+        last_seen_at=finding.occurred_at,
+        sla_goal_at=now + spec.sla_goal,
+        sla_due_at=now + spec.sla_deadline,
+        pauses_automation=spec.pauses_automation,
+        open_key=open_key(finding.type, finding.entity_kind, finding.entity_key),
+    )
+
+
+def _add_exposure(case: Case, finding: Finding) -> None:
+    """Money at stake counts each distinct exposure once, at its largest amount."""
+    if finding.amount is None or finding.currency is None:
+        return
+    if case.currency is None:
+        case.currency = finding.currency
+    if finding.currency != case.currency:
+        return
+    key = finding.exposure_key or finding.id
+    previous = Decimal(case.exposures.get(key, "0"))
+    if finding.amount > previous:
+        case.exposures[key] = str(finding.amount)
+        case.amount = sum((Decimal(v) for v in case.exposures.values()), Decimal(0))
+
+
+def _record(case: Case, finding: Finding) -> None:
+    case.finding_count += 1
+    case.first_seen_at = min(case.first_seen_at, finding.occurred_at)
+    case.last_seen_at = max(case.last_seen_at, finding.occurred_at)
+    if TIER_RANK[finding.tier] > TIER_RANK[case.tier]:
+        case.tier = finding.tier
+    _add_exposure(case, finding)
+
+
+def plan_cases(
+    findings: Iterable[Finding], open_cases: Mapping[str, Case], now: datetime
+) -> CasePlan:
+    """Decide, for each finding in time order, which case it opens or joins."""
+    plan = CasePlan()
+    current: dict[str, Case] = dict(open_cases)
+    before: dict[str, dict[str, Any]] = {}
+    for finding in sorted(findings, key=lambda f: (f.occurred_at, f.id)):
+        key = open_key(finding.type, finding.entity_kind, finding.entity_key)
+        case = current.get(key)
+        window = finding.spec.dedupe_window
+        if case is not None and case.is_open and finding.occurred_at - case.last_seen_at <= window:
+            if case.id not in plan.created and case.id not in before:
+                before[case.id] = case.snapshot()
+            _record(case, finding)
+            case.updated_at = now
+            if case.id not in plan.created:
+                plan.updated[case.id] = case
+            plan.attached += 1
+            plan.timeline.append(_entry(case, finding, now, "finding_attached"))
+        else:
+            if case is not None:
+                # The old case stays open but stops taking findings: it is outside the window.
+                case.open_key = None
+                if case.id not in plan.created:
+                    before.setdefault(case.id, case.snapshot())
+                    plan.updated[case.id] = case
+            case = _new_case(finding, now)
+            _record(case, finding)
+            current[key] = case
+            plan.created[case.id] = case
+            plan.timeline.append(_entry(case, finding, now, "opened"))
+            plan.timers.extend(
+                [
+                    Timer(derived_id("timer", case.id, "sla_goal"), case.id, "sla_goal",
+                          case.sla_goal_at),
+                    Timer(derived_id("timer", case.id, "sla_deadline"), case.id,
+                          "sla_deadline", case.sla_due_at),
+                ]
+            )  # fmt: skip
+        plan.assignments[finding.id] = case.id
+    for case in plan.created.values():
+        plan.audit.append(
+            AuditEntry(now, SYSTEM_ACTOR, "case.opened", "case", case.id,
+                       {"after": case.snapshot(), "type": case.type,
+                        "entity": f"{case.entity_kind}:{case.entity_key}"})
+        )  # fmt: skip
+    for case_id, snapshot in before.items():
+        case = plan.updated[case_id]
+        plan.audit.append(
+            AuditEntry(now, SYSTEM_ACTOR, "case.findings_attached", "case", case_id,
+                       {"before": snapshot, "after": case.snapshot(),
+                        "accepts_findings": case.open_key is not None})
+        )  # fmt: skip
+    return plan
+
+
+def _entry(case: Case, finding: Finding, now: datetime, kind: str) -> TimelineEntry:
+    return TimelineEntry(
+        id=derived_id("timeline", case.id, kind, finding.id),
+        case_id=case.id,
+        at=now,
+        kind=kind,
+        actor=SYSTEM_ACTOR,
+        summary=finding.summary,
+        finding_id=finding.id,
+        data={
+            "evidence": list(finding.evidence_event_ids),
+            "occurred_at": finding.occurred_at.isoformat(),
+        },
+    )

@@ -1,0 +1,1 @@
+"""Detectors turn events into findings; the taxonomy holds each finding type's defaults."""

@@ -1,0 +1,298 @@
+"""The first detectors. Each reads new events (and, when stateful, a window of recent ones) and
+emits findings with their evidence. Detectors never touch storage: the ingest service loads the
+window entries they ask for and stores the ones they add.
+
+Detection is deterministic: events are handled in (occurred_at, id) order, so the same input
+gives the same findings however it was batched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from recoup.domain.detection.declines import FRAUD_REASONS, classify_decline
+from recoup.domain.detection.findings import Finding, finding_id
+from recoup.domain.detection.taxonomy import Tier
+from recoup.domain.ingestion.event import Event
+from recoup.domain.money import currency_exponent, format_money
+
+DUPLICATE_CHARGE = "duplicate_charge"
+DEFAULT_DUPLICATE_WINDOW = timedelta(hours=1)
+
+FAILED_PAYMENT_TYPES = frozenset(
+    {"payment.failed", "invoice.payment_failed", "subscription.payment_failed"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowEntry:
+    """One event remembered by a stateful detector under a key, for a time window."""
+
+    detector: str
+    key: str
+    event_id: str
+    occurred_at: datetime
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRequest:
+    detector: str
+    key: str
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class WindowState:
+    """The entries loaded for this batch, plus those the batch adds."""
+
+    entries: dict[tuple[str, str], list[WindowEntry]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, entries: Iterable[WindowEntry]) -> WindowState:
+        state = cls()
+        for entry in entries:
+            state.entries.setdefault((entry.detector, entry.key), []).append(entry)
+        return state
+
+    def get(self, detector: str, key: str) -> list[WindowEntry]:
+        return self.entries.get((detector, key), [])
+
+    def add(self, entry: WindowEntry) -> None:
+        self.entries.setdefault((entry.detector, entry.key), []).append(entry)
+
+
+@dataclass
+class Detection:
+    findings: list[Finding] = field(default_factory=list)
+    window_entries: list[WindowEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionSettings:
+    duplicate_window: timedelta = DEFAULT_DUPLICATE_WINDOW
+
+
+def _entity(event: Event, *kinds: str) -> tuple[str, str]:
+    for kind in kinds:
+        value = getattr(event.refs, kind)
+        if value is not None:
+            return kind, value
+    return "event", f"{event.source}:{event.external_id}"
+
+
+def _money(event: Event) -> str:
+    if event.amount is None or event.currency is None:
+        return "an unknown amount"
+    return format_money(event.amount, event.currency)
+
+
+def _finding(
+    event: Event,
+    type_: str,
+    entity: tuple[str, str],
+    *,
+    detected_at: datetime,
+    summary: str,
+    tier: Tier,
+    evidence: tuple[str, ...] | None = None,
+    exposure_key: str | None = None,
+    detail: dict[str, object] | None = None,
+) -> Finding:
+    return Finding(
+        id=finding_id(type_, event.event_id),
+        type=type_,
+        entity_kind=entity[0],
+        entity_key=entity[1],
+        occurred_at=event.occurred_at,
+        detected_at=detected_at,
+        trigger_event_id=event.event_id,
+        evidence_event_ids=evidence or (event.event_id,),
+        summary=summary,
+        tier=tier,
+        amount=event.amount,
+        currency=event.currency,
+        exposure_key=exposure_key or f"{entity[0]}:{entity[1]}",
+        reason_code=event.reason_code,
+        detail=dict(detail or {}),
+    )
+
+
+def detect_payment_failed(event: Event, detected_at: datetime) -> Finding | None:
+    if event.type not in FAILED_PAYMENT_TYPES:
+        return None
+    decline = classify_decline(event.reason_code, event.attributes)
+    if decline.normalized_reason in FRAUD_REASONS:
+        tier = Tier.HUMAN
+    elif decline.is_soft:
+        tier = Tier.STRAIGHT_THROUGH
+    else:
+        tier = Tier.GUIDED
+    entity = _entity(event, "payment", "charge", "invoice", "subscription")
+    code = event.reason_code or "no reason code"
+    return _finding(
+        event,
+        "payment_failed",
+        entity,
+        detected_at=detected_at,
+        summary=f"{decline.decline_type} decline ({code}) of {_money(event)}",
+        tier=tier,
+        detail={
+            "decline_type": decline.decline_type,
+            "advice": decline.advice,
+            "normalized_reason": decline.normalized_reason,
+        },
+    )
+
+
+def detect_dispute_opened(event: Event, detected_at: datetime) -> Finding | None:
+    if event.type == "dispute.opened":
+        type_, tier, what = "dispute_opened", Tier.HUMAN, "dispute"
+    elif event.type == "dispute.inquiry_opened":
+        type_, tier, what = "inquiry_opened", Tier.GUIDED, "inquiry"
+    else:
+        return None
+    entity = _entity(event, "dispute", "charge", "payment")
+    code = event.reason_code or "no reason code"
+    return _finding(
+        event,
+        type_,
+        entity,
+        detected_at=detected_at,
+        summary=f"{what} opened ({code}) for {_money(event)}",
+        tier=tier,
+        exposure_key=f"payment:{event.refs.payment or event.refs.charge or entity[1]}",
+        detail={"evidence_due_by": event.attributes.get("evidence_due_by")},
+    )
+
+
+def detect_refund_failed(event: Event, detected_at: datetime) -> Finding | None:
+    if event.type != "refund.failed":
+        return None
+    entity = _entity(event, "refund", "charge", "payment")
+    code = event.reason_code or "no reason code"
+    return _finding(
+        event,
+        "refund_failed",
+        entity,
+        detected_at=detected_at,
+        summary=f"refund of {_money(event)} failed ({code})",
+        tier=Tier.GUIDED,
+    )
+
+
+def duplicate_key(event: Event) -> str | None:
+    """Same customer, same amount, same currency: the fingerprint of a double charge."""
+    if (
+        event.type != "payment.succeeded"
+        or event.refs.customer is None
+        or event.amount is None
+        or event.currency is None
+    ):
+        return None
+    exponent = currency_exponent(event.currency)
+    amount = event.amount.quantize(Decimal(1).scaleb(-exponent))
+    return f"{event.refs.customer}|{event.currency}|{amount}"
+
+
+def _payment_ref(event: Event) -> str:
+    return event.refs.payment or event.refs.charge or event.event_id
+
+
+class DuplicateChargeDetector:
+    """Fires when a customer pays the same amount twice, as two different payments, within the
+    window. The later payment is the duplicate; the first one in the window is the original.
+    The finding's id follows from the duplicate payment's event, so a late-arriving original
+    yields the same finding as ordered delivery."""
+
+    name = DUPLICATE_CHARGE
+
+    def __init__(self, window: timedelta) -> None:
+        self.window = window
+
+    def requests(self, events: Sequence[Event]) -> list[WindowRequest]:
+        spans: dict[str, tuple[datetime, datetime]] = {}
+        for event in events:
+            key = duplicate_key(event)
+            if key is None:
+                continue
+            start, end = spans.get(key, (event.occurred_at, event.occurred_at))
+            spans[key] = (min(start, event.occurred_at), max(end, event.occurred_at))
+        return [
+            WindowRequest(self.name, key, start - self.window, end + self.window)
+            for key, (start, end) in spans.items()
+        ]
+
+    def check(
+        self, event: Event, state: WindowState, detected_at: datetime
+    ) -> tuple[Finding | None, WindowEntry | None]:
+        key = duplicate_key(event)
+        if key is None:
+            return None, None
+        ref = _payment_ref(event)
+        entry = WindowEntry(self.name, key, event.event_id, event.occurred_at, ref)
+        earlier = [
+            e
+            for e in state.get(self.name, key)
+            if e.ref != ref and abs(e.occurred_at - event.occurred_at) <= self.window
+        ]
+        state.add(entry)
+        if not earlier:
+            return None, entry
+        group = sorted([*earlier, entry], key=lambda e: (e.occurred_at, e.event_id))
+        original = group[0]
+        # Events may arrive out of order: when this one is the earliest, the duplicate is the
+        # next one in time, which found no partner when it arrived.
+        duplicate = entry if entry is not original else group[1]
+        assert event.refs.customer is not None
+        finding = Finding(
+            id=finding_id(DUPLICATE_CHARGE, duplicate.event_id),
+            type=DUPLICATE_CHARGE,
+            entity_kind="customer",
+            entity_key=event.refs.customer,
+            occurred_at=duplicate.occurred_at,
+            detected_at=detected_at,
+            trigger_event_id=duplicate.event_id,
+            evidence_event_ids=(original.event_id, duplicate.event_id),
+            summary=f"{_money(event)} charged again within {self.window} "
+            f"(original payment {original.ref})",
+            tier=Tier.GUIDED,
+            amount=event.amount,
+            currency=event.currency,
+            exposure_key=f"payment:{duplicate.ref}",
+            reason_code=None,
+            detail={"original_payment": original.ref, "duplicate_payment": duplicate.ref},
+        )
+        return finding, entry
+
+
+STATELESS = (detect_payment_failed, detect_dispute_opened, detect_refund_failed)
+
+
+class Detectors:
+    """Every detector, run over a batch of new events."""
+
+    def __init__(self, settings: DetectionSettings | None = None) -> None:
+        settings = settings or DetectionSettings()
+        self.duplicate = DuplicateChargeDetector(settings.duplicate_window)
+
+    def window_requests(self, events: Sequence[Event]) -> list[WindowRequest]:
+        return self.duplicate.requests(events)
+
+    def run(self, events: Sequence[Event], state: WindowState, detected_at: datetime) -> Detection:
+        out = Detection()
+        for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
+            for rule in STATELESS:
+                finding = rule(event, detected_at)
+                if finding is not None:
+                    out.findings.append(finding)
+            finding, entry = self.duplicate.check(event, state, detected_at)
+            if finding is not None:
+                out.findings.append(finding)
+            if entry is not None:
+                out.window_entries.append(entry)
+        return out

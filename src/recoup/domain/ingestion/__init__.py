@@ -1,0 +1,1 @@
+"""The canonical event and how raw records become one."""

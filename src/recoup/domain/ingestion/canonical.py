@@ -1,0 +1,137 @@
+"""Turn one JSON line into a canonical :class:`Event`, or a located :class:`Rejection`.
+
+Nothing here raises on bad input: a bad record is a value that ends up in quarantine with the
+file, line and field that are wrong, so a batch never stops and nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+
+import msgspec
+
+from recoup.domain.errors import InvalidInputError, Location
+from recoup.domain.ingestion.event import Event, event_id_for
+from recoup.domain.ingestion.types import is_known_type
+from recoup.domain.money import Money, check_amount
+
+_FIELD_IN_MESSAGE = re.compile(r" - at `\$\.?([^`]*)`$")
+_NAMED_FIELD = re.compile(r"field `([^`]+)`")
+
+
+_FRIENDLY = {
+    "reason_code": "reason_code must be namespaced, like stripe:card_declined or iso:AC04",
+    "source": "source must be lower case, like stripe or bank:main-eur",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A record that could not become an event, and exactly why."""
+
+    location: Location
+    code: str
+    reason: str
+    raw: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+@cache
+def _decoder() -> msgspec.json.Decoder[Event]:
+    return msgspec.json.Decoder(Event)
+
+
+def _schema_field(message: str) -> tuple[str | None, str]:
+    """Pull the offending field out of a msgspec message: ``Expected `str` - at `$.x```."""
+    match = _FIELD_IN_MESSAGE.search(message)
+    if match:
+        return (match.group(1) or None), message[: match.start()]
+    named = _NAMED_FIELD.search(message)
+    return (named.group(1) if named else None), message
+
+
+def parse_record(
+    data: bytes | str,
+    *,
+    received_at: datetime,
+    file: str | None = None,
+    line: int | None = None,
+) -> Event | Rejection:
+    """Decode, validate and normalise one canonical record."""
+    raw = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+    try:
+        event = _decoder().decode(data)
+    except msgspec.ValidationError as exc:
+        field, message = _schema_field(str(exc))
+        if field in _FRIENDLY and "regex" in message:
+            message = _FRIENDLY[field]
+        return Rejection(Location(file, line, field), "invalid_field", message, raw)
+    except msgspec.DecodeError as exc:
+        message = str(exc)
+        code = "truncated" if "truncated" in message else "invalid_json"
+        return Rejection(Location(file, line), code, message, raw)
+    try:
+        return normalise(event, received_at=received_at, raw=raw)
+    except InvalidInputError as exc:
+        loc = Location(file, line, exc.location.field)
+        return Rejection(loc, "invalid_value", exc.message, raw)
+
+
+def _fail(field: str, message: str) -> InvalidInputError:
+    return InvalidInputError(message, location=Location(field=field))
+
+
+def normalise(event: Event, *, received_at: datetime, raw: str | None = None) -> Event:
+    """Check the rules a schema cannot say and fill the derived fields.
+
+    ``raw`` is the record as received; it becomes the evidence unless the record carries the
+    source's own payload in ``raw``."""
+    if not is_known_type(event.type):
+        raise _fail("type", f"unknown event type {event.type!r} (see `recoup events types`)")
+    amount = _normalised_amount(event)
+    expected_id = event_id_for(event.source, event.external_id)
+    if event.id is not None and event.id != expected_id:
+        raise _fail("id", "id does not match source and external_id; omit it to derive it")
+    return msgspec.structs.replace(
+        event,
+        id=expected_id,
+        amount=amount,
+        amount_minor=None,
+        occurred_at=event.occurred_at.astimezone(UTC),
+        received_at=(event.received_at or received_at).astimezone(UTC),
+        raw=event.raw if event.raw is not None else raw,
+    )
+
+
+def _normalised_amount(event: Event) -> Decimal | None:
+    if event.amount is not None and event.amount_minor is not None:
+        raise _fail("amount_minor", "give amount or amount_minor, not both")
+    if event.amount is None and event.amount_minor is None:
+        if event.currency is not None:
+            raise _fail("amount", "currency given without an amount")
+        return None
+    if event.currency is None:
+        raise _fail("currency", "an amount needs a currency")
+    currency = event.currency
+    if currency != currency.upper():
+        raise _fail("currency", f"currency {currency!r} must be upper case")
+    try:
+        if event.amount_minor is not None:
+            return Money.from_minor(event.amount_minor, currency).amount.copy_abs()
+        assert event.amount is not None
+        check_amount(event.amount, currency)
+    except InvalidInputError as exc:
+        field = "currency" if "currency code" in exc.message else "amount"
+        raise _fail(field, exc.message) from None
+    if event.amount < 0:
+        raise _fail("amount", "amount must not be negative; say which way with direction")
+    return event.amount
+
+
+__all__ = ["Rejection", "normalise", "parse_record"]

@@ -1,0 +1,138 @@
+"""The world as the services see it: small protocols that adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from recoup.domain.audit import AuditEntry, AuditRecord
+from recoup.domain.cases.case import Case
+from recoup.domain.cases.casing import CasePlan
+from recoup.domain.detection.detectors import WindowEntry, WindowRequest
+from recoup.domain.detection.findings import Finding
+from recoup.domain.ingestion.canonical import Rejection
+from recoup.domain.ingestion.event import Event
+
+
+class Clock(Protocol):
+    """The only source of "now": tz-aware UTC, injected so tests and demos are repeatable."""
+
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    lines_read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    findings: int = 0
+    cases_opened: int = 0
+    cases_attached: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineItem:
+    id: str
+    label: str | None
+    line: int | None
+    field: str | None
+    code: str
+    reason: str
+    raw: str
+    status: str
+    seen_count: int
+    attempts: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    event_id: str | None
+
+
+class IngestStore(Protocol):
+    """What the ingest pipeline writes; every method is part of the caller's transaction."""
+
+    def start_run(self, run_id: str, label: str, at: datetime) -> None: ...
+
+    def add_run_counts(self, run_id: str, counts: RunCounts) -> None: ...
+
+    def finish_run(self, run_id: str, at: datetime, status: str) -> None: ...
+
+    def insert_events(self, events: Sequence[Event], run_id: str | None) -> set[str]:
+        """Insert, skipping any whose (source, external id) exists; return the ids inserted."""
+        ...
+
+    def link_entities(self, events: Sequence[Event]) -> None: ...
+
+    def load_windows(self, requests: Sequence[WindowRequest]) -> list[WindowEntry]: ...
+
+    def add_windows(self, entries: Sequence[WindowEntry]) -> None: ...
+
+    def existing_findings(self, ids: Iterable[str]) -> set[str]: ...
+
+    def open_cases(self, keys: Iterable[str]) -> dict[str, Case]: ...
+
+    def save_plan(self, plan: CasePlan, findings: Sequence[Finding]) -> None: ...
+
+    def quarantine(self, rejections: Sequence[Rejection], run_id: str | None, at: datetime) -> None:
+        """Keep rejected records; a record already held is counted again, not duplicated."""
+        ...
+
+
+class QuarantineStore(Protocol):
+    def list_quarantine(self, status: str | None, limit: int) -> list[QuarantineItem]: ...
+
+    def get_quarantine(self, ids: Sequence[str] | None) -> list[QuarantineItem]: ...
+
+    def mark_quarantine(
+        self, item_id: str, *, status: str, at: datetime, event_id: str | None, reason: str | None
+    ) -> None: ...
+
+
+class AuditStore(Protocol):
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Seal and append after the current head, holding the head until commit."""
+        ...
+
+    def audit_records(self) -> Generator[AuditRecord]: ...
+
+    def audit_head(self) -> tuple[int, str]: ...
+
+
+class CaseQueries(Protocol):
+    def list_cases(self, filters: Mapping[str, Any], limit: int) -> list[Case]: ...
+
+    def find_case(self, id_or_prefix: str) -> Case: ...
+
+    def case_timeline(self, case_id: str) -> list[dict[str, Any]]: ...
+
+    def case_findings(self, case_id: str) -> list[dict[str, Any]]: ...
+
+    def case_audit(self, case_id: str) -> list[AuditRecord]: ...
+
+    def event_summaries(self, ids: list[str]) -> list[dict[str, Any]]: ...
+
+    def open_case_rows(self) -> list[tuple[str, str, str | None, Any]]: ...
+
+    def store_counts(self) -> dict[str, int]: ...
+
+
+class UnitOfWork(IngestStore, QuarantineStore, AuditStore, CaseQueries, Protocol):
+    """One transaction. Leaving the ``with`` block without ``commit()`` rolls back."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

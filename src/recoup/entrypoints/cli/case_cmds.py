@@ -1,0 +1,120 @@
+"""`recoup cases list|show`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from recoup.domain.audit import AuditRecord
+from recoup.domain.ids import short_id
+from recoup.entrypoints.cli.common import console, get_app, guarded, money, print_json
+from recoup.services.cases import CaseDetail, CaseFilter, list_cases, show_case
+
+cases_app = typer.Typer(help="Work with cases.", no_args_is_help=True)
+
+
+@cases_app.command("list")
+@guarded
+def list_command(
+    owner: Annotated[str | None, typer.Option(help="owner team, e.g. payments_ops")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="finding type")] = None,
+    status: Annotated[str, typer.Option(help="open (default), all, or a status")] = "open",
+    tier: Annotated[str | None, typer.Option(help="straight_through, guided or human")] = None,
+    queue: Annotated[str | None, typer.Option(help="queue, e.g. disputes.policy")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List cases, newest first."""
+    filters = CaseFilter(owner_team=owner, type=type_, status=None if status == "all" else status,
+                         tier=tier, queue=queue)  # fmt: skip
+    found = list_cases(filters, reader=get_app().reader, limit=limit)
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title=f"{len(found)} cases")
+    for column in ("id", "type", "status", "tier", "owner", "entity", "at stake", "SLA due",
+                   "findings"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for case in found:
+        table.add_row(
+            short_id(case.id), case.type, case.status.value, case.tier.value, case.queue,
+            f"{case.entity_kind}:{case.entity_key}", money(case.amount, case.currency),
+            case.sla_due_at.strftime("%Y-%m-%d %H:%M"), str(case.finding_count),
+        )  # fmt: skip
+    console.print(table)
+
+
+def _plain(detail: CaseDetail) -> dict[str, Any]:
+    return {
+        "case": detail.case,
+        "findings": detail.findings,
+        "events": detail.events,
+        "timeline": detail.timeline,
+        "audit": [
+            {"seq": a.seq, "at": a.at, "actor": a.actor, "action": a.action, "data": a.data}
+            for a in detail.audit
+        ],
+    }
+
+
+@cases_app.command("show")
+@guarded
+def show_command(
+    case_id: Annotated[str, typer.Argument(help="case id or the start of it")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Show one case: what it is about, its evidence, its timeline and its audit trail."""
+    detail = show_case(case_id, reader=get_app().reader)
+    if as_json:
+        print_json(_plain(detail))
+        return
+    case = detail.case
+    console.print(f"[bold]case {case.id}[/]  {case.title}", soft_wrap=True)
+    rows = [
+        ("type", f"{case.type} ({case.category}, {case.kind} exception, breakpoint "
+                 f"{case.breakpoint})"),
+        ("entity", f"{case.entity_kind}:{case.entity_key}"),
+        ("status", f"{case.status.value}; tier {case.tier.value}"
+                   + ("; automation paused" if case.pauses_automation else "")),
+        ("owner", f"{case.owner_team} (queue {case.queue})"),
+        ("money at stake", money(case.amount, case.currency)),
+        ("opened", case.opened_at.isoformat()),
+        ("SLA", f"goal {case.sla_goal_at.isoformat()}, deadline {case.sla_due_at.isoformat()}"),
+        ("seen", f"{case.first_seen_at.isoformat()} .. {case.last_seen_at.isoformat()}, "
+                 f"{case.finding_count} finding(s)"),
+    ]  # fmt: skip
+    for label, value in rows:
+        console.print(f"  {label:>15}: {value}", soft_wrap=True)
+    _events(detail)
+    _timeline(detail)
+    _audit(detail.audit)
+
+
+def _events(detail: CaseDetail) -> None:
+    table = Table(title="evidence events")
+    for column in ("occurred", "source", "external id", "type", "amount", "reason"):
+        table.add_column(column, overflow="fold")
+    for e in detail.events:
+        table.add_row(e["occurred_at"].isoformat(), e["source"], e["external_id"], e["type"],
+                      money(e["amount"], e["currency"]), e["reason_code"] or "")  # fmt: skip
+    console.print(table)
+
+
+def _timeline(detail: CaseDetail) -> None:
+    table = Table(title="timeline")
+    for column in ("at", "what", "by", "summary"):
+        table.add_column(column, overflow="fold")
+    for entry in detail.timeline:
+        table.add_row(entry["at"].isoformat(), entry["kind"], entry["actor"], entry["summary"])
+    console.print(table)
+
+
+def _audit(records: list[AuditRecord]) -> None:
+    table = Table(title="audit trail")
+    for column in ("#", "at", "actor", "action", "hash"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(str(r.seq), r.at.isoformat(), r.actor, r.action, r.hash[:16])
+    console.print(table)

@@ -1,0 +1,50 @@
+"""The ``recoup`` command: one Typer app with a sub-app per noun."""
+
+from __future__ import annotations
+
+import typer
+
+from recoup import __version__
+from recoup.entrypoints.cli import ingest_cmds
+from recoup.entrypoints.cli.admin_cmds import (
+    audit_app,
+    config_app,
+    db_app,
+    events_app,
+    quarantine_app,
+)
+from recoup.entrypoints.cli.case_cmds import cases_app
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"recoup {__version__}")
+        raise typer.Exit()
+
+
+def create_cli() -> typer.Typer:
+    app = typer.Typer(
+        help="Recoup: detect, route and recover payment, bank, invoice and order exceptions.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+    ) -> None:
+        """Settings come from RECOUP_* environment variables; see `recoup config show`."""
+
+    ingest_cmds.register(app)
+    app.add_typer(cases_app, name="cases")
+    app.add_typer(quarantine_app, name="quarantine")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(db_app, name="db")
+    app.add_typer(config_app, name="config")
+    app.add_typer(events_app, name="events")
+    return app
+
+
+def run() -> None:
+    create_cli()()

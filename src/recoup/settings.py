@@ -1,0 +1,125 @@
+"""Typed settings, read once from the environment (``RECOUP_`` prefix, ``__`` for sections).
+
+    RECOUP_ENVIRONMENT=prod
+    RECOUP_DATABASE__URL=postgresql://recoup@db/recoup
+    RECOUP_INGEST__BATCH_SIZE=5000
+
+Unknown ``RECOUP_`` variables are refused (a typo must not silently fall back to a default), and
+insecure defaults are refused outside ``dev``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from recoup.domain.errors import ConfigurationError
+
+PREFIX = "RECOUP_"
+DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused outside dev
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr = Field(
+        default=SecretStr("sqlite:///recoup.db"),
+        description="SQLAlchemy URL: sqlite:///path.db (default, in the working directory) "
+        "or postgresql://user:password@host/db",
+    )
+    echo: bool = Field(default=False, description="log every SQL statement")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL", description="FULL survives power loss; NORMAL only process crashes"
+    )
+    auto_upgrade: bool = Field(
+        default=True, description="apply pending migrations on start (turn off in production)"
+    )
+
+
+class IngestSettings(_Section):
+    batch_size: int = Field(default=5000, ge=1, le=100_000, description="records per commit")
+
+
+class DetectionSettings(_Section):
+    duplicate_charge_window_minutes: int = Field(
+        default=60, ge=1, description="same customer, amount and currency within this window"
+    )
+
+    @property
+    def duplicate_window(self) -> timedelta:
+        return timedelta(minutes=self.duplicate_charge_window_minutes)
+
+
+class SecuritySettings(_Section):
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEV_SECRET), description="signs links and tokens; set one in prod"
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    database: DatabaseSettings = DatabaseSettings()
+    ingest: IngestSettings = IngestSettings()
+    detection: DetectionSettings = DetectionSettings()
+    security: SecuritySettings = SecuritySettings()
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> Settings:
+        if self.environment == "prod" and self.security.secret_key.get_secret_value() in (
+            DEV_SECRET,
+            "",
+        ):
+            raise ValueError("RECOUP_SECURITY__SECRET_KEY must be set outside dev")
+        return self
+
+
+def _known_env_names() -> set[str]:
+    names = set()
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names.add(f"{PREFIX}{name}".upper())
+            for sub in annotation.model_fields:
+                names.add(f"{PREFIX}{name}__{sub}".upper())
+        else:
+            names.add(f"{PREFIX}{name}".upper())
+    return names
+
+
+def load_settings() -> Settings:
+    """Build the settings from the process environment, refusing unknown ``RECOUP_`` names."""
+    known = _known_env_names()
+    unknown = sorted(
+        k for k in os.environ if k.upper().startswith(PREFIX) and k.upper() not in known
+    )
+    if unknown:
+        raise ConfigurationError(f"unknown setting {unknown[0]}; see `recoup config show`")
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "__".join(str(p) for p in first["loc"]).upper()
+        raise ConfigurationError(f"setting {PREFIX}{where}: {first['msg']}") from None
+
+
+def redacted(settings: Settings) -> dict[str, object]:
+    """The effective settings with secrets hidden, for `recoup config show`."""
+    data = settings.model_dump(mode="json")
+    data["database"]["url"] = _redact_url(settings.database.url.get_secret_value())
+    data["security"]["secret_key"] = "**********"  # noqa: S105 - the redaction mask
+    return data
+
+
+def _redact_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
