@@ -32,7 +32,7 @@ from recoup.services.ingest import IngestReport, RawRecord, ingest_records
 from recoup.settings import DatabaseSettings, Settings
 
 PG_ADMIN = os.environ.get(
-    "RECOUP_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
 

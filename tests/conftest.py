@@ -27,7 +27,7 @@ from recoup.domain.audit import GENESIS
 from recoup.settings import DatabaseSettings, Settings
 
 PG_ADMIN_URL = os.environ.get(
-    "RECOUP_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
@@ -37,7 +37,7 @@ T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 def _clean_recoup_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's own RECOUP_ settings."""
     for key in list(os.environ):
-        if key.upper().startswith("RECOUP_") and not key.upper().startswith("RECOUP_TEST_"):
+        if key.upper().startswith("RECOUP_"):
             monkeypatch.delenv(key)
 
 

@@ -14,9 +14,18 @@ import os
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from recoup.domain.errors import ConfigurationError
 
@@ -41,6 +50,17 @@ class DatabaseSettings(_Section):
     auto_upgrade: bool = Field(
         default=True, description="apply pending migrations on start (turn off in production)"
     )
+
+    @field_validator("url")
+    @classmethod
+    def _parseable(cls, value: SecretStr) -> SecretStr:
+        try:
+            url = make_url(value.get_secret_value())
+        except ArgumentError:
+            raise ValueError("not a database URL (sqlite:///file.db or postgresql://...)") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {url.get_backend_name()!r}")
+        return value
 
 
 class IngestSettings(_Section):
@@ -109,8 +129,11 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        if not first["loc"]:
+            raise ConfigurationError(message) from None
         where = "__".join(str(p) for p in first["loc"]).upper()
-        raise ConfigurationError(f"setting {PREFIX}{where}: {first['msg']}") from None
+        raise ConfigurationError(f"setting {PREFIX}{where}: {message}") from None
 
 
 def redacted(settings: Settings) -> dict[str, object]:

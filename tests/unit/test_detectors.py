@@ -19,7 +19,7 @@ from recoup.domain.detection.detectors import (
 )
 from recoup.domain.detection.findings import Finding, finding_id
 from recoup.domain.detection.taxonomy import Tier
-from recoup.domain.ingestion.canonical import parse_record
+from recoup.domain.ingestion.canonical import Rejection, parse_record
 from recoup.domain.ingestion.event import Event, event_id_for
 
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
@@ -407,16 +407,22 @@ def test_no_window_is_requested_for_events_without_a_duplicate_key() -> None:
     assert Detectors().window_requests(events) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_record accepts an amount with more than 26 integer digits (e.g. 1E+30 "
-    "EUR), but duplicate_key quantizes it past the 28-digit context and Detectors raise "
-    "decimal.InvalidOperation, stopping the whole batch",
-)
-def test_an_accepted_event_with_a_huge_amount_does_not_crash_detection() -> None:
-    huge = paid("e1", "pi_1", amount="1E+30")
+@pytest.mark.parametrize("amount", ["1E+30", "1e999999999", "1000000000000000000.00"])
+def test_an_amount_too_large_to_detect_on_is_refused_at_ingest(amount: str) -> None:
+    rec = {"source": "stripe", "external_id": "e1", "type": "payment.succeeded",
+           "occurred_at": T0.isoformat(), "amount": amount, "currency": "EUR"}  # fmt: skip
 
-    Detectors().window_requests([huge])
-    detection = Detectors().run([huge], WindowState(), DETECTED)
+    result = parse_record(json.dumps(rec), received_at=DETECTED)
 
-    assert detection.findings == []
+    assert isinstance(result, Rejection)
+    assert result.location.field == "amount"
+    assert "more than 18 digits" in result.reason
+
+
+def test_the_largest_accepted_amount_goes_through_detection() -> None:
+    big = paid("e1", "pi_1", amount="999999999999999999.99")
+    twin = paid("e2", "pi_2", amount="999999999999999999.99", minutes=1)
+
+    detection = Detectors().run([big, twin], WindowState(), DETECTED)
+
+    assert [f.type for f in detection.findings] == ["duplicate_charge"]

@@ -13,7 +13,7 @@ from recoup.settings import DEV_SECRET, Settings, load_settings, redacted
 
 @pytest.fixture(autouse=True)
 def _no_recoup_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    """conftest keeps RECOUP_TEST_* for the storage tests; load_settings would refuse them."""
+    """Settings tests start from an environment with no RECOUP_ variables at all."""
     for key in list(os.environ):
         if key.upper().startswith("RECOUP_"):
             monkeypatch.delenv(key)
@@ -167,12 +167,6 @@ def test_redacted_shows_a_sqlite_url_as_is() -> None:
     assert shown["database"]["url"] == "sqlite:///recoup.db"  # type: ignore[index]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: load_settings accepts a database URL SQLAlchemy cannot parse, and redacted() "
-    "(recoup config show) then crashes with sqlalchemy ArgumentError instead of a "
-    "ConfigurationError naming RECOUP_DATABASE__URL",
-)
 def test_an_unparseable_database_url_is_a_configuration_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -48,16 +48,30 @@ class Money:
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
         exponent = currency_exponent(currency)
+        if abs(minor) >= 10 ** (MAX_INTEGER_DIGITS + exponent):
+            raise InvalidInputError(
+                f"amount {minor} minor units of {currency} has more than "
+                f"{MAX_INTEGER_DIGITS} digits before the point"
+            )
         return cls(Decimal(minor).scaleb(-exponent), currency)
 
     def __str__(self) -> str:
         return f"{self.amount:,.{currency_exponent(self.currency)}f} {self.currency}"
 
 
+MAX_INTEGER_DIGITS = 18
+"""No real amount has more than 18 digits before the point (a quintillion); the bound keeps
+every accepted amount, with its decimals, well inside Decimal's 28-digit context."""
+
+
 def check_amount(amount: Decimal, currency: str) -> None:
-    """Raise unless ``amount`` is finite and fits ``currency``'s exponent."""
+    """Raise unless ``amount`` is finite, not absurdly large, and fits ``currency``'s exponent."""
     if not amount.is_finite():
         raise InvalidInputError(f"amount {amount} is not a finite number")
+    if amount and amount.adjusted() >= MAX_INTEGER_DIGITS:
+        raise InvalidInputError(
+            f"amount {amount} has more than {MAX_INTEGER_DIGITS} digits before the point"
+        )
     exponent = currency_exponent(currency)
     places = -amount.as_tuple().exponent  # type: ignore[operator]
     if places > exponent and amount != amount.quantize(Decimal(1).scaleb(-exponent)):

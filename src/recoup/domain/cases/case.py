@@ -77,6 +77,7 @@ class Case:
             "currency": self.currency,
             "sla_due_at": self.sla_due_at.isoformat(),
             "last_seen_at": self.last_seen_at.isoformat(),
+            "accepts_findings": self.open_key is not None,
         }
 
 

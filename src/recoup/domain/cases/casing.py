@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -115,7 +115,7 @@ def plan_cases(
         key = open_key(finding.type, finding.entity_kind, finding.entity_key)
         case = current.get(key)
         window = finding.spec.dedupe_window
-        if case is not None and case.is_open and finding.occurred_at - case.last_seen_at <= window:
+        if case is not None and case.is_open and _within(finding, case, window):
             if case.id not in plan.created and case.id not in before:
                 before[case.id] = case.snapshot()
             _record(case, finding)
@@ -127,10 +127,11 @@ def plan_cases(
         else:
             if case is not None:
                 # The old case stays open but stops taking findings: it is outside the window.
-                case.open_key = None
                 if case.id not in plan.created:
                     before.setdefault(case.id, case.snapshot())
                     plan.updated[case.id] = case
+                case.open_key = None
+                case.updated_at = now
             case = _new_case(finding, now)
             _record(case, finding)
             current[key] = case
@@ -153,12 +154,24 @@ def plan_cases(
         )  # fmt: skip
     for case_id, snapshot in before.items():
         case = plan.updated[case_id]
+        after = case.snapshot()
+        action = (
+            "case.findings_attached"
+            if after["finding_count"] != snapshot["finding_count"]
+            else "case.stopped_taking_findings"
+        )
         plan.audit.append(
-            AuditEntry(now, SYSTEM_ACTOR, "case.findings_attached", "case", case_id,
-                       {"before": snapshot, "after": case.snapshot(),
+            AuditEntry(now, SYSTEM_ACTOR, action, "case", case_id,
+                       {"before": snapshot, "after": after,
                         "accepts_findings": case.open_key is not None})
         )  # fmt: skip
     return plan
+
+
+def _within(finding: Finding, case: Case, window: timedelta) -> bool:
+    """Inside the dedupe window on either side of what the case has seen (events can arrive
+    out of order)."""
+    return case.first_seen_at - window <= finding.occurred_at <= case.last_seen_at + window
 
 
 def _entry(case: Case, finding: Finding, now: datetime, kind: str) -> TimelineEntry:

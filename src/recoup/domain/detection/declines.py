@@ -93,6 +93,8 @@ def classify_decline(
     attrs = attributes or {}
     for key, namespace in (("merchant_advice_code", "mc"), ("advice_code", "stripe")):
         given = attrs.get(key)
+        if isinstance(given, int) and not isinstance(given, bool):
+            given = f"{given:02d}"  # a MAC sent as a number: 3 means "03"
         if given is not None:
             effect = advice_table.get(f"{namespace}:{given}")
             if effect == "wait":

@@ -23,6 +23,9 @@ _FIELD_IN_MESSAGE = re.compile(r" - at `\$\.?([^`]*)`$")
 _NAMED_FIELD = re.compile(r"field `([^`]+)`")
 
 
+NEGATIVE = "amount must not be negative; say which way with direction"
+_UNKNOWN_FIELD = "Object contains unknown field"
+
 _FRIENDLY = {
     "reason_code": "reason_code must be namespaced, like stripe:card_declined or iso:AC04",
     "source": "source must be lower case, like stripe or bank:main-eur",
@@ -51,7 +54,11 @@ def _schema_field(message: str) -> tuple[str | None, str]:
     """Pull the offending field out of a msgspec message: ``Expected `str` - at `$.x```."""
     match = _FIELD_IN_MESSAGE.search(message)
     if match:
-        return (match.group(1) or None), message[: match.start()]
+        path, text = match.group(1), message[: match.start()]
+        named = _NAMED_FIELD.search(text)
+        if named and text.startswith(_UNKNOWN_FIELD):
+            return f"{path}.{named.group(1)}", text
+        return (path or None), text
     named = _NAMED_FIELD.search(message)
     return (named.group(1) if named else None), message
 
@@ -67,6 +74,9 @@ def parse_record(
     raw = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
     try:
         event = _decoder().decode(data)
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:
+        reason = f"not valid UTF-8: {exc.reason} at byte {exc.start}"
+        return Rejection(Location(file, line), "invalid_encoding", reason, _printable(raw))
     except msgspec.ValidationError as exc:
         field, message = _schema_field(str(exc))
         if field in _FRIENDLY and "regex" in message:
@@ -81,6 +91,18 @@ def parse_record(
     except InvalidInputError as exc:
         loc = Location(file, line, exc.location.field)
         return Rejection(loc, "invalid_value", exc.message, raw)
+
+
+def _printable(raw: str) -> str:
+    """Keep the record storable as text: a lone surrogate cannot be encoded as UTF-8."""
+    return raw.encode("utf-8", errors="backslashreplace").decode("utf-8")
+
+
+def _utc(value: datetime, field: str) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise _fail(field, f"{value.isoformat()} cannot be expressed in UTC") from None
 
 
 def _fail(field: str, message: str) -> InvalidInputError:
@@ -103,8 +125,8 @@ def normalise(event: Event, *, received_at: datetime, raw: str | None = None) ->
         id=expected_id,
         amount=amount,
         amount_minor=None,
-        occurred_at=event.occurred_at.astimezone(UTC),
-        received_at=(event.received_at or received_at).astimezone(UTC),
+        occurred_at=_utc(event.occurred_at, "occurred_at"),
+        received_at=_utc(event.received_at or received_at, "received_at"),
         raw=event.raw if event.raw is not None else raw,
     )
 
@@ -123,14 +145,16 @@ def _normalised_amount(event: Event) -> Decimal | None:
         raise _fail("currency", f"currency {currency!r} must be upper case")
     try:
         if event.amount_minor is not None:
-            return Money.from_minor(event.amount_minor, currency).amount.copy_abs()
+            if event.amount_minor < 0:
+                raise _fail("amount", NEGATIVE)
+            return Money.from_minor(event.amount_minor, currency).amount
         assert event.amount is not None
         check_amount(event.amount, currency)
     except InvalidInputError as exc:
         field = "currency" if "currency code" in exc.message else "amount"
         raise _fail(field, exc.message) from None
     if event.amount < 0:
-        raise _fail("amount", "amount must not be negative; say which way with direction")
+        raise _fail("amount", NEGATIVE)
     return event.amount
 
 
