@@ -161,3 +161,20 @@ def test_events_types_and_schema() -> None:
     assert json.loads(out) == json.loads(
         (Path(__file__).parents[2] / "docs" / "event-schema.json").read_text()
     )
+
+
+def test_demo_twice_creates_nothing_new(db: str, tmp_path: Path) -> None:
+    code, out = recoup("demo", "--payments", "1500", "--seed", "7")
+    assert code == 0, out
+    assert "records read" in out
+    assert "money at stake in open cases" in out
+    assert (tmp_path / "recoup-demo-month.jsonl").exists()
+    first = out.split("records read")[1].split("\n")[0]
+    assert "0 duplicate" in first
+
+    code, out = recoup("demo", "--payments", "1500", "--seed", "7")
+
+    assert code == 0
+    again = out.split("records read")[1].split("\n")[0]
+    assert "(0 new," in again
+    assert "findings 0; cases opened 0" in out

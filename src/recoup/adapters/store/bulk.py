@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -129,7 +130,7 @@ class Bulk:
             sql = statements.get(len(page))
             if sql is None:
                 sql = statements[len(page)] = head + ", ".join([row_marks] * len(page)) + tail
-            yield sql, tuple(value for row in page for value in row)
+            yield sql, tuple(chain.from_iterable(page))
 
     def insert_returning(
         self,

@@ -69,7 +69,6 @@ events = sa.Table(
     sa.Column("raw", sa.Text, nullable=False),
     sa.Column("run_id", Id),
     sa.UniqueConstraint("source", "external_id"),
-    sa.Index(None, "occurred_at"),
 )
 
 entity_links = sa.Table(

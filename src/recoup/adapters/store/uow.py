@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections import defaultdict
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -156,8 +155,9 @@ class SqlUnitOfWork(CaseQueriesMixin):
             t.events, EVENT_COLUMNS, rows, on_conflict="(source, external_id) DO NOTHING",
             returning="id",
         )  # fmt: skip
-        if b.is_sqlite:
-            return {str(uuid.UUID(hex=value)) for value in inserted}
+        if b.is_sqlite:  # the column stores 32 hex digits; compare in that form
+            returned = set(inserted)
+            return {e.event_id for e in events if e.event_id.replace("-", "") in returned}
         return {str(value) for value in inserted}
 
     def link_entities(self, events: Sequence[Event]) -> None:

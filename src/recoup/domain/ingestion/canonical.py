@@ -99,6 +99,8 @@ def _printable(raw: str) -> str:
 
 
 def _utc(value: datetime, field: str) -> datetime:
+    if value.tzinfo is UTC:
+        return value
     try:
         return value.astimezone(UTC)
     except OverflowError:

@@ -178,9 +178,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         sa.UniqueConstraint("source", "external_id", name=op.f("uq_events_source_external_id")),
     )
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_events_occurred_at"), ["occurred_at"], unique=False)
-
     op.create_table(
         "timers",
         sa.Column("id", sa.Uuid(as_uuid=False), nullable=False),
@@ -292,9 +289,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_timers_status_due_at"))
 
     op.drop_table("timers")
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_events_occurred_at"))
-
     op.drop_table("events")
     with op.batch_alter_table("case_timeline", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_timeline_case_id_at"))
