@@ -127,12 +127,35 @@ def test_raw_bytes_are_kept_as_text() -> None:
     assert event.raw == line.decode()
 
 
-def test_raw_given_in_the_record_is_kept() -> None:
+def test_raw_given_in_the_record_is_kept_as_json_text() -> None:
     payload = {"object": "charge", "id": "ch_1", "amount": 1250}
 
     event = accepted(record(raw=payload))
 
-    assert event.raw == payload
+    assert json.loads(event.raw) == payload
+
+
+def test_card_numbers_are_masked_in_the_evidence_attributes_and_message() -> None:
+    event = accepted(
+        record(
+            raw={"card": "4242 4242 4242 4242", "order": "1234567890123456"},
+            attributes={"pan": "4000056655665556"},
+            reason_message="card 5555555555554444 declined",
+        )
+    )
+
+    assert json.loads(event.raw) == {"card": "424242******4242", "order": "1234567890123456"}
+    assert event.attributes == {"pan": "400005******5556"}
+    assert event.reason_message == "card 555555******4444 declined"
+
+
+def test_a_line_without_raw_keeps_the_line_with_card_numbers_masked() -> None:
+    line = json.dumps({**record(), "attributes": {"note": "paid with 4242424242424242"}})
+
+    event = accepted(line)
+
+    assert "4242424242424242" not in event.raw
+    assert "424242******4242" in event.raw
 
 
 @pytest.mark.parametrize(

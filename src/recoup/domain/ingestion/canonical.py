@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 import msgspec
 
 from recoup.domain.errors import InvalidInputError, Location
+from recoup.domain.ingestion.cards import mask_card_numbers
 from recoup.domain.ingestion.event import Event, event_id_for
 from recoup.domain.ingestion.types import is_known_type
 from recoup.domain.money import Money, check_amount
@@ -129,8 +131,28 @@ def normalise(event: Event, *, received_at: datetime, raw: str | None = None) ->
         amount_minor=None,
         occurred_at=_utc(event.occurred_at, "occurred_at"),
         received_at=_utc(event.received_at or received_at, "received_at"),
-        raw=event.raw if event.raw is not None else raw,
+        raw=_evidence(event.raw if event.raw is not None else raw),
+        attributes=_masked_attributes(event.attributes),
+        reason_message=None if event.reason_message is None else mask_card_numbers(
+            event.reason_message
+        ),
     )
+
+
+def _evidence(raw: Any) -> str | None:
+    """The evidence as stored: text, with card numbers masked."""
+    if raw is None:
+        return None
+    text = raw if isinstance(raw, str) else msgspec.json.encode(raw).decode("utf-8")
+    return mask_card_numbers(text)
+
+
+def _masked_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    if not attributes:
+        return attributes
+    text = msgspec.json.encode(attributes).decode("utf-8")
+    masked = mask_card_numbers(text)
+    return attributes if masked == text else dict(msgspec.json.decode(masked))
 
 
 def _normalised_amount(event: Event) -> Decimal | None:
@@ -160,4 +182,33 @@ def _normalised_amount(event: Event) -> Decimal | None:
     return event.amount
 
 
-__all__ = ["Rejection", "normalise", "parse_record"]
+def build_event(
+    fields: dict[str, Any],
+    *,
+    received_at: datetime,
+    raw: str | None,
+    file: str | None = None,
+    line: int | None = None,
+    element: str | None = None,
+) -> Event | Rejection:
+    """Turn the fields a connector mapped from its format into a checked canonical event.
+
+    The fields go through the same schema and rules as a canonical JSON record, so a connector
+    cannot produce an event that ``recoup ingest`` would refuse. ``raw`` is the source's own
+    record, kept as evidence; ``element`` locates it inside the file (an XML path, a record
+    type) when a line number alone does not.
+    """
+    try:
+        event = msgspec.convert(fields, Event)
+    except msgspec.ValidationError as exc:
+        field, message = _schema_field(str(exc))
+        where = Location(file, line, field or element)
+        return Rejection(where, "invalid_field", message, _printable(raw or ""))
+    try:
+        return normalise(event, received_at=received_at, raw=raw)
+    except InvalidInputError as exc:
+        where = Location(file, line, exc.location.field or element)
+        return Rejection(where, "invalid_value", exc.message, _printable(raw or ""))
+
+
+__all__ = ["Rejection", "build_event", "normalise", "parse_record"]

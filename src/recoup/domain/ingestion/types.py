@@ -15,6 +15,8 @@ EVENT_TYPES: dict[str, str] = {
     "payment.capture_failed": "capturing an authorised payment failed",
     "payment.canceled": "a payment or authorisation was cancelled",
     "payment.authorization_expired": "an authorisation lapsed before capture",
+    "payment.reversed": "a completed payment was reversed by the provider (PayPal reversal)",
+    "payment.pending": "a payment is waiting on the customer or the provider",
     # refunds
     "refund.created": "a refund was requested",
     "refund.succeeded": "a refund reached the customer",
@@ -33,6 +35,7 @@ EVENT_TYPES: dict[str, str] = {
     "payout.created": "a payout to the merchant's bank was created",
     "payout.paid": "a payout arrived in the bank account",
     "payout.failed": "a payout was rejected or returned",
+    "payout.canceled": "a payout was cancelled before it was paid",
     # invoices (receivables and payables)
     "invoice.created": "an invoice was issued or received",
     "invoice.finalized": "an invoice became payable",
@@ -40,6 +43,7 @@ EVENT_TYPES: dict[str, str] = {
     "invoice.payment_failed": "collecting an invoice failed",
     "invoice.voided": "an invoice was voided",
     "invoice.approved": "a supplier invoice was approved for payment",
+    "invoice.marked_uncollectible": "an invoice was written off as uncollectible",
     # subscriptions
     "subscription.payment_failed": "a subscription's recurring charge failed",
     # orders and fulfilment
@@ -52,6 +56,7 @@ EVENT_TYPES: dict[str, str] = {
     "fulfillment.created": "a shipment was created",
     "fulfillment.updated": "a carrier reported progress on a shipment",
     "return.requested": "a customer asked to return goods",
+    "return.closed": "a return was completed or declined",
     # suppliers
     "supplier.created": "a supplier was onboarded",
     "supplier.updated": "a supplier's details (for example bank account) changed",

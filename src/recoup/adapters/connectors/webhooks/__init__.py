@@ -1,0 +1,1 @@
+"""PSP and commerce webhook payloads, and their signature checks."""
