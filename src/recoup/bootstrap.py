@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from recoup.adapters.clock import SystemClock
+from recoup.adapters.connectors.webhooks.providers import (
+    ProviderConfig,
+    WebhookProvider,
+    build_providers,
+)
 from recoup.adapters.store import migrate
 from recoup.adapters.store.engine import create_engine
 from recoup.adapters.store.uow import SqlUnitOfWork
@@ -51,6 +56,19 @@ class App:
                 "the database schema is not current; run `recoup db upgrade` first"
             )
         migrate.upgrade(self.engine)
+
+    def webhook_providers(self) -> dict[str, WebhookProvider]:
+        """The configured ``POST /hooks/{source}`` endpoints."""
+        configs = {
+            name: ProviderConfig(
+                provider=source.provider,
+                secret=None if source.secret is None else source.secret.get_secret_value(),
+                tolerance_seconds=source.tolerance_seconds,
+                allow_networks=tuple(source.allow_networks),
+            )
+            for name, source in self.settings.webhooks.sources.items()
+        }
+        return build_providers(configs)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -77,6 +77,35 @@ class DetectionSettings(_Section):
         return timedelta(minutes=self.duplicate_charge_window_minutes)
 
 
+class WebhookSource(_Section):
+    """One inbound webhook endpoint: ``POST /hooks/<name>``."""
+
+    provider: Literal["stripe", "shopify", "adyen", "paypal", "generic"]
+    secret: SecretStr | None = Field(default=None, description="signing secret or HMAC key")
+    tolerance_seconds: int = Field(default=300, ge=1, description="timestamp tolerance")
+    allow_networks: list[str] = Field(
+        default_factory=list, description="PayPal allow-list mode: accepted client networks"
+    )
+
+
+class WebhookSettings(_Section):
+    sources: dict[str, WebhookSource] = Field(
+        default_factory=dict,
+        description='JSON: {"stripe": {"provider": "stripe", "secret": "whsec_..."}}',
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="larger bodies get 413")
+    max_batch: int = Field(default=2000, ge=1, description="records per group commit")
+    max_wait_ms: int = Field(default=5, ge=0, description="how long a commit waits for company")
+    commit_delay_ms: int = Field(
+        default=0, ge=0, description="pause before each commit: for crash tests only"
+    )
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
 class SecuritySettings(_Section):
     secret_key: SecretStr = Field(
         default=SecretStr(DEV_SECRET), description="signs links and tokens; set one in prod"
@@ -92,6 +121,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     ingest: IngestSettings = IngestSettings()
     detection: DetectionSettings = DetectionSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    server: ServerSettings = ServerSettings()
     security: SecuritySettings = SecuritySettings()
 
     @model_validator(mode="after")
@@ -101,6 +132,10 @@ class Settings(BaseSettings):
             "",
         ):
             raise ValueError("RECOUP_SECURITY__SECRET_KEY must be set outside dev")
+        if self.environment == "prod":
+            for name, source in self.webhooks.sources.items():
+                if source.secret is None and not source.allow_networks:
+                    raise ValueError(f"webhook source {name!r} needs a secret outside dev")
         return self
 
 
@@ -141,6 +176,9 @@ def redacted(settings: Settings) -> dict[str, object]:
     data = settings.model_dump(mode="json")
     data["database"]["url"] = _redact_url(settings.database.url.get_secret_value())
     data["security"]["secret_key"] = "**********"  # noqa: S105 - the redaction mask
+    for source in data["webhooks"]["sources"].values():
+        if source.get("secret") is not None:
+            source["secret"] = "**********"  # noqa: S105 - the redaction mask
     return data
 
 

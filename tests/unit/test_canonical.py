@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from recoup.domain.errors import Location
 from recoup.domain.ingestion.canonical import Rejection, parse_record
+from recoup.domain.ingestion.cards import mask_card_numbers
 from recoup.domain.ingestion.event import Event, Refs, event_id_for
 from recoup.domain.ingestion.types import EVENT_TYPES
 
@@ -608,7 +609,10 @@ def test_arbitrary_json_objects_never_raise(rec: dict[str, Any], where: tuple[st
     base=st.fixed_dictionaries(
         {
             "source": st.sampled_from(["stripe", "shopify", "bank:main-eur"]),
-            "external_id": st.text(min_size=1, max_size=30),
+            # NUL cannot be stored; it has its own test below.
+            "external_id": st.text(
+                st.characters(blacklist_characters="\x00"), min_size=1, max_size=30
+            ),
             "type": st.sampled_from(sorted(EVENT_TYPES)),
             "occurred_at": st.datetimes(
                 min_value=datetime(2000, 1, 1),
@@ -630,3 +634,54 @@ def test_records_with_valid_required_fields_never_raise(
     _check(result, file, line)
     if not extra:
         assert isinstance(result, Event)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"external_id": "evt\u00001"}, "external_id"),
+        ({"refs": {"payment": "pi\u0000"}}, "refs.payment"),
+        ({"attributes": {"note": "a\u0000b"}}, "attributes"),
+    ],
+)
+def test_a_nul_character_is_refused_because_it_cannot_be_stored(
+    fields: dict[str, Any], field: str
+) -> None:
+    rejection = rejected(record(**fields))
+
+    assert rejection.location.field == field
+    assert "NUL character" in rejection.reason
+
+
+def test_a_raw_nul_byte_is_kept_visible_in_the_quarantined_text() -> None:
+    rejection = rejected(b'{"source": "stripe",\x00 "x": 1}')
+
+    assert "\x00" not in rejection.raw
+    assert "\ufffd" in rejection.raw
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "IBAN CH2801234123412341234 kept",
+        "ref RP12312312312312 kept",
+        "shopify order 820982911946154508",
+        "ach trace 121042880000001",
+        "order 1234567890123456",
+    ],
+)
+def test_ids_and_account_numbers_are_not_taken_for_card_numbers(text: str) -> None:
+    assert mask_card_numbers(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("visa 4242424242424242.", "visa 424242******4242."),
+        ("grouped 4242 4242 4242 4242", "grouped 424242******4242"),
+        ('{"pan": "5555555555554444"}', '{"pan": "555555******4444"}'),
+        ("amex 378282246310005", "amex 378282*****0005"),
+    ],
+)
+def test_card_numbers_are_masked_to_first_six_and_last_four(text: str, masked: str) -> None:
+    assert mask_card_numbers(text) == masked

@@ -15,6 +15,7 @@ from recoup.domain.detection.detectors import WindowEntry, WindowRequest
 from recoup.domain.detection.findings import Finding
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
+from recoup.domain.ingestion.flags import FileFlag
 
 
 class Clock(Protocol):
@@ -29,6 +30,7 @@ class RunCounts:
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    flags: int = 0
     findings: int = 0
     cases_opened: int = 0
     cases_attached: int = 0
@@ -37,6 +39,7 @@ class RunCounts:
 @dataclass(frozen=True, slots=True)
 class QuarantineItem:
     id: str
+    format: str
     label: str | None
     line: int | None
     field: str | None
@@ -54,7 +57,7 @@ class QuarantineItem:
 class IngestStore(Protocol):
     """What the ingest pipeline writes; every method is part of the caller's transaction."""
 
-    def start_run(self, run_id: str, label: str, at: datetime) -> None: ...
+    def start_run(self, run_id: str, label: str, format_name: str, at: datetime) -> None: ...
 
     def add_run_counts(self, run_id: str, counts: RunCounts) -> None: ...
 
@@ -76,8 +79,14 @@ class IngestStore(Protocol):
 
     def save_plan(self, plan: CasePlan, findings: Sequence[Finding]) -> None: ...
 
-    def quarantine(self, rejections: Sequence[Rejection], run_id: str | None, at: datetime) -> None:
+    def quarantine(
+        self, rejections: Sequence[Rejection], run_id: str | None, format_name: str, at: datetime
+    ) -> None:
         """Keep rejected records; a record already held is counted again, not duplicated."""
+        ...
+
+    def flag(self, flags: Sequence[FileFlag], run_id: str | None, at: datetime) -> None:
+        """Keep file flags; the same flag raised again is counted, not duplicated."""
         ...
 
 

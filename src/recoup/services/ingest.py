@@ -21,6 +21,7 @@ from recoup.domain.detection.detectors import Detectors, WindowState
 from recoup.domain.detection.findings import Finding
 from recoup.domain.ingestion.canonical import Rejection, parse_record
 from recoup.domain.ingestion.event import Event
+from recoup.domain.ingestion.flags import FileFlag
 from recoup.domain.ports import Clock, IngestStore, RunCounts, UnitOfWorkFactory
 
 INGEST_ACTOR = "system:ingest"
@@ -28,11 +29,16 @@ INGEST_ACTOR = "system:ingest"
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """One record as read, with where it came from."""
+    """One canonical JSON record as read, with where it came from."""
 
     data: bytes
     file: str | None
     line: int | None
+
+
+Item = RawRecord | Event | Rejection | FileFlag
+"""What a run ingests: canonical JSON records still to parse, events a connector already
+built, records a connector refused, and flags about a whole file."""
 
 
 @dataclass
@@ -48,10 +54,26 @@ class IngestReport:
     batches: int = 0
     findings_by_type: Counter[str] = field(default_factory=Counter)
     first_rejections: list[Rejection] = field(default_factory=list)
+    flags: list[FileFlag] = field(default_factory=list)
 
     @property
     def new_events(self) -> int:
         return self.accepted - self.duplicates
+
+    def merge(self, other: IngestReport) -> None:
+        """Fold another run's report into this one (a summary over several files)."""
+        self.records += other.records
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+        self.findings += other.findings
+        self.cases_opened += other.cases_opened
+        self.cases_attached += other.cases_attached
+        self.batches += other.batches
+        self.findings_by_type.update(other.findings_by_type)
+        room = 20 - len(self.first_rejections)
+        self.first_rejections.extend(other.first_rejections[: max(room, 0)])
+        self.flags.extend(other.flags)
 
     def add(self, other: BatchResult) -> None:
         self.records += other.counts.lines_read
@@ -65,6 +87,7 @@ class IngestReport:
         self.findings_by_type.update(other.findings_by_type)
         room = 20 - len(self.first_rejections)
         self.first_rejections.extend(other.rejections[: max(room, 0)])
+        self.flags.extend(other.flags)
 
 
 @dataclass
@@ -73,37 +96,39 @@ class BatchResult:
     findings_by_type: Counter[str]
     rejections: list[Rejection]
     audit: list[AuditEntry]
+    flags: list[FileFlag] = field(default_factory=list)
 
 
-def _batches(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+def _batches(records: Iterable[Item], size: int) -> Iterator[list[Item]]:
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
         yield batch
 
 
 def ingest_records(
-    records: Iterable[RawRecord],
+    records: Iterable[Item],
     *,
     uow: UnitOfWorkFactory,
     clock: Clock,
     detectors: Detectors,
     label: str,
+    format_name: str = "canonical",
     batch_size: int = 5000,
-    on_batch: Callable[[IngestReport, list[RawRecord]], None] | None = None,
+    on_batch: Callable[[IngestReport, list[Item]], None] | None = None,
 ) -> IngestReport:
     """Ingest ``records`` as one run, committing every ``batch_size`` records."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     report = IngestReport(run_id=str(uuid.uuid4()))
     with uow() as tx:
-        tx.start_run(report.run_id, label, clock.now())
+        tx.start_run(report.run_id, label, format_name, clock.now())
         tx.commit()
     status = "failed"
     try:
         for batch in _batches(records, batch_size):
             with uow() as tx:
                 result = ingest_batch(batch, store=tx, clock=clock, detectors=detectors,
-                                      run_id=report.run_id)  # fmt: skip
+                                      run_id=report.run_id, format_name=format_name)  # fmt: skip
                 tx.append_audit([*result.audit, _batch_audit(report.run_id, label, result, clock)])
                 tx.commit()
             report.add(result)
@@ -131,6 +156,7 @@ def _batch_audit(run_id: str, label: str, result: BatchResult, clock: Clock) -> 
             "accepted": counts.accepted,
             "duplicates": counts.duplicates,
             "quarantined": counts.quarantined,
+            "flags": counts.flags,
             "findings": counts.findings,
             "cases_opened": counts.cases_opened,
             "cases_attached": counts.cases_attached,
@@ -138,44 +164,60 @@ def _batch_audit(run_id: str, label: str, result: BatchResult, clock: Clock) -> 
     )
 
 
-def parse_batch(records: Iterable[RawRecord], clock: Clock) -> tuple[list[Event], list[Rejection]]:
+@dataclass
+class ParsedBatch:
+    records: int = 0
+    events: list[Event] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    flags: list[FileFlag] = field(default_factory=list)
+
+
+def parse_batch(items: Iterable[Item], clock: Clock) -> ParsedBatch:
     received_at = clock.now()
-    events: list[Event] = []
-    rejections: list[Rejection] = []
-    for record in records:
-        parsed = parse_record(record.data, received_at=received_at, file=record.file,
-                              line=record.line)  # fmt: skip
-        if isinstance(parsed, Rejection):
-            rejections.append(parsed)
+    out = ParsedBatch()
+    for item in items:
+        if isinstance(item, RawRecord):
+            item = parse_record(item.data, received_at=received_at, file=item.file,
+                                line=item.line)  # fmt: skip
+        if isinstance(item, Event):
+            out.events.append(item)
+        elif isinstance(item, Rejection):
+            out.rejections.append(item)
         else:
-            events.append(parsed)
-    return events, rejections
+            out.flags.append(item)
+            continue
+        out.records += 1
+    return out
 
 
 def ingest_batch(
-    records: list[RawRecord],
+    records: list[Item],
     *,
     store: IngestStore,
     clock: Clock,
     detectors: Detectors,
     run_id: str | None,
+    format_name: str = "canonical",
 ) -> BatchResult:
     """Everything one batch does, inside the caller's transaction."""
-    events, rejections = parse_batch(records, clock)
+    parsed = parse_batch(records, clock)
+    events, rejections = parsed.events, parsed.rejections
     result = store_events(events, store=store, clock=clock, detectors=detectors, run_id=run_id)
-    store.quarantine(rejections, run_id, clock.now())
+    store.quarantine(rejections, run_id, format_name, clock.now())
+    store.flag(parsed.flags, run_id, clock.now())
     counts = RunCounts(
-        lines_read=len(records),
+        lines_read=parsed.records,
         accepted=len(events),
         duplicates=len(events) - result.new_events,
         quarantined=len(rejections),
+        flags=len(parsed.flags),
         findings=result.findings,
         cases_opened=result.cases_opened,
         cases_attached=result.cases_attached,
     )
     if run_id is not None:
         store.add_run_counts(run_id, counts)
-    return BatchResult(counts, result.findings_by_type, rejections, result.audit)
+    return BatchResult(counts, result.findings_by_type, rejections, result.audit, parsed.flags)
 
 
 @dataclass
@@ -186,6 +228,7 @@ class StoredEvents:
     cases_attached: int
     findings_by_type: Counter[str]
     audit: list[AuditEntry]
+    inserted: set[str] = field(default_factory=set)
 
 
 def store_events(
@@ -219,6 +262,7 @@ def store_events(
         cases_attached=plan.attached,
         findings_by_type=Counter(f.type for f in findings),
         audit=plan.audit,
+        inserted=inserted,
     )
 
 

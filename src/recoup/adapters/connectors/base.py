@@ -18,22 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from recoup.domain.errors import Location
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
+from recoup.domain.ingestion.flags import FileFlag
 
-
-@dataclass(frozen=True, slots=True)
-class FileFlag:
-    """A problem with a whole file or statement that loses no record."""
-
-    location: Location
-    code: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.reason}"
-
+__all__ = ["FileFlag", "FileFormat", "Item", "ParseContext"]
 
 Item = Event | Rejection | FileFlag
 

@@ -38,6 +38,7 @@ ingest_runs = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("label", sa.String(500), nullable=False),
+    sa.Column("format", sa.String(40), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime),
@@ -45,6 +46,7 @@ ingest_runs = sa.Table(
     sa.Column("accepted", sa.Integer, nullable=False, server_default="0"),
     sa.Column("duplicates", sa.Integer, nullable=False, server_default="0"),
     sa.Column("quarantined", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("flags", sa.Integer, nullable=False, server_default="0"),
     sa.Column("findings", sa.Integer, nullable=False, server_default="0"),
     sa.Column("cases_opened", sa.Integer, nullable=False, server_default="0"),
     sa.Column("cases_attached", sa.Integer, nullable=False, server_default="0"),
@@ -182,6 +184,7 @@ quarantine = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("run_id", Id),
+    sa.Column("format", sa.String(40), nullable=False),
     sa.Column("label", sa.String(500)),
     sa.Column("line", sa.Integer),
     sa.Column("field", sa.String(200)),
@@ -196,6 +199,21 @@ quarantine = sa.Table(
     sa.Column("resolved_at", UTCDateTime),
     sa.Column("event_id", Id),
     sa.Index(None, "status", "first_seen_at"),
+)
+
+file_flags = sa.Table(
+    "file_flags",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("run_id", Id),
+    sa.Column("label", sa.String(500)),
+    sa.Column("line", sa.Integer),
+    sa.Column("field", sa.String(200)),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("seen_count", sa.Integer, nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
 )
 
 audit_log = sa.Table(

@@ -40,6 +40,7 @@ from recoup.domain.errors import ConflictError, NotFoundError
 from recoup.domain.ids import derived_id
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
+from recoup.domain.ingestion.flags import FileFlag
 from recoup.domain.ports import QuarantineItem, RunCounts
 
 CHUNK = 900
@@ -87,11 +88,12 @@ class SqlUnitOfWork(CaseQueriesMixin):
 
     # -- runs ------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, label: str, at: datetime) -> None:
+    def start_run(self, run_id: str, label: str, format_name: str, at: datetime) -> None:
         self.conn.execute(
-            t.ingest_runs.insert().values(id=run_id, label=label[:500], status="running",
-                                          started_at=at)
-        )  # fmt: skip
+            t.ingest_runs.insert().values(
+                id=run_id, label=label[:500], format=format_name, status="running", started_at=at
+            )
+        )
 
     def add_run_counts(self, run_id: str, counts: RunCounts) -> None:
         c = t.ingest_runs.c
@@ -103,6 +105,7 @@ class SqlUnitOfWork(CaseQueriesMixin):
                 accepted=c.accepted + counts.accepted,
                 duplicates=c.duplicates + counts.duplicates,
                 quarantined=c.quarantined + counts.quarantined,
+                flags=c.flags + counts.flags,
                 findings=c.findings + counts.findings,
                 cases_opened=c.cases_opened + counts.cases_opened,
                 cases_attached=c.cases_attached + counts.cases_attached,
@@ -251,7 +254,9 @@ class SqlUnitOfWork(CaseQueriesMixin):
 
     # -- quarantine ------------------------------------------------------------------------
 
-    def quarantine(self, rejections: Sequence[Rejection], run_id: str | None, at: datetime) -> None:
+    def quarantine(
+        self, rejections: Sequence[Rejection], run_id: str | None, format_name: str, at: datetime
+    ) -> None:
         if not rejections:
             return
         rows: dict[str, dict[str, Any]] = {}
@@ -262,7 +267,7 @@ class SqlUnitOfWork(CaseQueriesMixin):
                 rows[item_id]["seen_count"] += 1
                 continue
             rows[item_id] = {
-                "id": item_id, "run_id": run_id, "label": r.location.file,
+                "id": item_id, "run_id": run_id, "format": format_name, "label": r.location.file,
                 "line": r.location.line, "field": r.location.field, "code": r.code,
                 "reason": r.reason, "raw": r.raw, "status": "open", "seen_count": 1,
                 "attempts": 0, "first_seen_at": at, "last_seen_at": at,
@@ -278,6 +283,33 @@ class SqlUnitOfWork(CaseQueriesMixin):
                 "label": stmt.excluded.label,
                 "line": stmt.excluded.line,
                 "status": "open",
+            },
+        )
+        self.conn.execute(stmt, list(rows.values()))
+
+    def flag(self, flags: Sequence[FileFlag], run_id: str | None, at: datetime) -> None:
+        if not flags:
+            return
+        rows: dict[str, dict[str, Any]] = {}
+        for f in flags:
+            loc = f.location
+            flag_id = derived_id("flag", loc.file or "", str(loc.line or ""), loc.field or "",
+                                 f.code, f.reason)  # fmt: skip
+            if flag_id in rows:
+                rows[flag_id]["seen_count"] += 1
+                continue
+            rows[flag_id] = {
+                "id": flag_id, "run_id": run_id, "label": loc.file, "line": loc.line,
+                "field": loc.field, "code": f.code, "reason": f.reason, "seen_count": 1,
+                "first_seen_at": at, "last_seen_at": at,
+            }  # fmt: skip
+        stmt = self._insert(t.file_flags)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "seen_count": t.file_flags.c.seen_count + stmt.excluded.seen_count,
+                "last_seen_at": stmt.excluded.last_seen_at,
+                "run_id": stmt.excluded.run_id,
             },
         )
         self.conn.execute(stmt, list(rows.values()))
@@ -358,6 +390,7 @@ def _quarantine_item(row: Any) -> QuarantineItem:
     m: Mapping[str, Any] = row._mapping
     return QuarantineItem(
         id=str(m["id"]),
+        format=m["format"],
         label=m["label"],
         line=m["line"],
         field=m["field"],

@@ -74,6 +74,8 @@ def parse_record(
 ) -> Event | Rejection:
     """Decode, validate and normalise one canonical record."""
     raw = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+    if "\x00" in raw:
+        raw = raw.replace("\x00", "\ufffd")
     try:
         event = _decoder().decode(data)
     except (UnicodeDecodeError, UnicodeEncodeError) as exc:
@@ -118,6 +120,7 @@ def normalise(event: Event, *, received_at: datetime, raw: str | None = None) ->
 
     ``raw`` is the record as received; it becomes the evidence unless the record carries the
     source's own payload in ``raw``."""
+    _check_text(event)
     if not is_known_type(event.type):
         raise _fail("type", f"unknown event type {event.type!r} (see `recoup events types`)")
     amount = _normalised_amount(event)
@@ -133,17 +136,20 @@ def normalise(event: Event, *, received_at: datetime, raw: str | None = None) ->
         received_at=_utc(event.received_at or received_at, "received_at"),
         raw=_evidence(event.raw if event.raw is not None else raw),
         attributes=_masked_attributes(event.attributes),
-        reason_message=None if event.reason_message is None else mask_card_numbers(
-            event.reason_message
-        ),
+        reason_message=None
+        if event.reason_message is None
+        else mask_card_numbers(event.reason_message),
     )
 
 
 def _evidence(raw: Any) -> str | None:
-    """The evidence as stored: text, with card numbers masked."""
+    """The evidence as stored: text, card numbers masked, NUL characters (which PostgreSQL
+    text cannot hold) shown as U+FFFD."""
     if raw is None:
         return None
     text = raw if isinstance(raw, str) else msgspec.json.encode(raw).decode("utf-8")
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
     return mask_card_numbers(text)
 
 
@@ -151,8 +157,22 @@ def _masked_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     if not attributes:
         return attributes
     text = msgspec.json.encode(attributes).decode("utf-8")
+    if "\\u0000" in text:
+        raise _fail("attributes", "contains a NUL character, which cannot be stored")
     masked = mask_card_numbers(text)
     return attributes if masked == text else dict(msgspec.json.decode(masked))
+
+
+def _check_text(event: Event) -> None:
+    """NUL characters cannot be stored (PostgreSQL refuses them in text and JSON)."""
+    for name, value in event.refs.items():
+        if "\x00" in value:
+            raise _fail(f"refs.{name}", "contains a NUL character, which cannot be stored")
+    for name in ("source", "external_id", "type", "currency", "reason_code", "reason_message",
+                 "status"):  # fmt: skip
+        value = getattr(event, name)
+        if value is not None and "\x00" in value:
+            raise _fail(name, "contains a NUL character, which cannot be stored")
 
 
 def _normalised_amount(event: Event) -> Decimal | None:

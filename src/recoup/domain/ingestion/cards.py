@@ -1,15 +1,19 @@
 """Card numbers never reach storage or logs whole.
 
-Anything that looks like a full card number (13 to 19 digits, optionally grouped by spaces or
-dashes, passing the Luhn check) is masked to its first six and last four digits, the most PCI DSS
-allows to be displayed. Digit runs that fail the Luhn check (order numbers, ids) are left alone.
+Anything that looks like a full card number is masked to its first six and last four digits,
+the most PCI DSS allows to be displayed. "Looks like" means: 13 to 19 digits, optionally grouped
+by spaces or dashes, starting with a card scheme's issuer prefix at a length that scheme issues,
+and passing the Luhn check. The prefix rule matters: one random digit string in ten passes Luhn,
+and provider ids (Shopify's 18-digit ids) must stay readable in the evidence.
 """
 
 from __future__ import annotations
 
 import re
 
-_CANDIDATE = re.compile(r"(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])")
+# A standalone token: not glued to letters or digits, so digit runs inside IBANs, references
+# like RP1231231231... and ids are left alone.
+_CANDIDATE = re.compile(r"(?<![\w])\d(?:[ -]?\d){12,18}(?![\w])")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -24,10 +28,35 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _is_card_prefix(digits: str) -> bool:
+    """Issuer prefixes and lengths of the card schemes (Visa, Mastercard, Amex, Discover, JCB,
+    Diners, UnionPay, Maestro)."""
+    n = len(digits)
+    two, four = int(digits[:2]), int(digits[:4])
+    three, six = int(digits[:3]), int(digits[:6])
+    if digits[0] == "4":
+        return n in (13, 16, 19)  # Visa
+    if 51 <= two <= 55 or 2221 <= four <= 2720:
+        return n == 16  # Mastercard
+    if two in (34, 37):
+        return n == 15  # American Express
+    if four == 6011 or two == 65 or 644 <= three <= 649 or 622126 <= six <= 622925:
+        return 16 <= n <= 19  # Discover
+    if 3528 <= four <= 3589:
+        return 16 <= n <= 19  # JCB
+    if 300 <= three <= 305 or two in (36, 38, 39) or four == 3095:
+        return 14 <= n <= 19  # Diners Club
+    if two == 62:
+        return 16 <= n <= 19  # UnionPay
+    if two == 50 or 56 <= two <= 69:
+        return 12 <= n <= 19  # Maestro
+    return False
+
+
 def _mask(match: re.Match[str]) -> str:
     text = match.group(0)
     digits = text.replace(" ", "").replace("-", "")
-    if not 13 <= len(digits) <= 19 or not _luhn_ok(digits):
+    if not 13 <= len(digits) <= 19 or not _is_card_prefix(digits) or not _luhn_ok(digits):
         return text
     return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
 

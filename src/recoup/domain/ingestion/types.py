@@ -21,6 +21,7 @@ EVENT_TYPES: dict[str, str] = {
     "refund.created": "a refund was requested",
     "refund.succeeded": "a refund reached the customer",
     "refund.failed": "a refund could not be completed",
+    "refund.reversed": "a completed refund was reversed",
     # disputes
     "dispute.inquiry_opened": "a retrieval request or pre-dispute inquiry was opened",
     "dispute.opened": "a chargeback or dispute was opened; reason_code is the network reason",
@@ -46,16 +47,21 @@ EVENT_TYPES: dict[str, str] = {
     "invoice.marked_uncollectible": "an invoice was written off as uncollectible",
     # subscriptions
     "subscription.payment_failed": "a subscription's recurring charge failed",
+    "subscription.payment_succeeded": "a subscription's recurring charge succeeded",
     # orders and fulfilment
     "order.created": "an order was placed",
     "order.paid": "an order was paid",
     "order.updated": "an order changed",
     "order.cancelled": "an order was cancelled",
+    "order.deleted": "an order was deleted at the source",
     "order.fulfilled": "every line of an order was shipped",
     "order.partially_fulfilled": "some lines of an order were shipped",
     "fulfillment.created": "a shipment was created",
     "fulfillment.updated": "a carrier reported progress on a shipment",
     "return.requested": "a customer asked to return goods",
+    "return.approved": "a return was approved",
+    "return.updated": "a return changed",
+    "return.reopened": "a closed return was reopened",
     "return.closed": "a return was completed or declined",
     # suppliers
     "supplier.created": "a supplier was onboarded",

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.table import Table
 
+from recoup.adapters.connectors.webhooks.providers import webhook_reparsers
 from recoup.adapters.store import migrate
 from recoup.domain.errors import InvalidInputError
 from recoup.domain.ids import short_id
@@ -69,7 +71,8 @@ def quarantine_replay(
         raise InvalidInputError("give record ids, or --all")
     app = get_app()
     report = replay_quarantined(None if replay_all else ids, uow=app.uow, clock=app.clock,
-                                detectors=app.detectors)  # fmt: skip
+                                detectors=app.detectors,
+                                reparsers=webhook_reparsers())  # fmt: skip
     console.print(
         f"replayed {len(report.replayed)}, still refused {len(report.still_bad)}; "
         f"findings {report.findings}, cases opened {report.cases_opened}"
@@ -121,6 +124,26 @@ def db_upgrade() -> None:
 def config_show() -> None:
     """Print the effective settings, secrets redacted."""
     print_json(redacted(load_settings()))
+
+
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+) -> None:
+    """Run the HTTP server: POST /hooks/{source} for the webhook sources in
+    RECOUP_WEBHOOKS__SOURCES, with group commit."""
+    app = get_app()
+    settings = app.settings.server
+    sources = ", ".join(app.settings.webhooks.sources) or "none configured"
+    console.print(f"webhook sources: {sources}")
+    uvicorn.run(
+        "recoup.entrypoints.api.app:create_default_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
 
 
 @events_app.command("types")

@@ -10,11 +10,21 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from recoup.adapters.connectors.base import FileFormat, ParseContext
+from recoup.adapters.connectors.csvfiles import CsvFormat, load_profile
 from recoup.adapters.connectors.jsonl import JsonLinesReader
+from recoup.adapters.connectors.registry import (
+    CANONICAL,
+    SNIFF_BYTES,
+    detect_format,
+    file_formats,
+    get_format,
+)
 from recoup.adapters.simulation.demo_month import DemoSpec, write_demo_month
+from recoup.domain.errors import InvalidInputError, Location
 from recoup.entrypoints.cli.common import console, get_app, guarded, money
 from recoup.services.cases import summarise_open_cases
-from recoup.services.ingest import IngestReport, RawRecord, ingest_records
+from recoup.services.ingest import IngestReport, Item, ingest_records
 
 DEMO_FILE = "recoup-demo-month.jsonl"
 
@@ -33,13 +43,13 @@ def _progress() -> Progress:
 
 
 def run_ingest(path: Path, *, batch_size: int | None) -> tuple[IngestReport, JsonLinesReader]:
+    """Stream a canonical JSON Lines file (or stdin) through the pipeline with a progress bar."""
     app = get_app()
     reader = JsonLinesReader.open(path)
-    size = batch_size or app.settings.ingest.batch_size
     with _progress() as progress:
         task = progress.add_task(f"ingest {path.name}", total=reader.size, records=0)
 
-        def on_batch(report: IngestReport, _batch: list[RawRecord]) -> None:
+        def on_batch(report: IngestReport, _batch: list[Item]) -> None:
             progress.update(task, completed=reader.bytes_read, records=report.records)
 
         stream = sys.stdin.buffer if str(path) == "-" else None
@@ -49,18 +59,94 @@ def run_ingest(path: Path, *, batch_size: int | None) -> tuple[IngestReport, Jso
             clock=app.clock,
             detectors=app.detectors,
             label=reader.label,
-            batch_size=size,
+            batch_size=batch_size or app.settings.ingest.batch_size,
             on_batch=on_batch,
         )
     return report, reader
 
 
-def print_ingest_report(report: IngestReport, reader: JsonLinesReader) -> None:
+def run_format(
+    path: Path, fmt: FileFormat, *, source: str | None, batch_size: int | None
+) -> IngestReport:
+    """Parse a file in a connector format and ingest what it yields."""
+    app = get_app()
+    data = path.read_bytes()
+    context = ParseContext(label=str(path), received_at=app.clock.now(), source=source)
+    with _progress() as progress:
+        task = progress.add_task(f"ingest {path.name} ({fmt.name})", total=len(data), records=0)
+
+        def on_batch(report: IngestReport, _batch: list[Item]) -> None:
+            progress.update(task, records=report.records)
+
+        report = ingest_records(
+            fmt.parse(data, context),
+            uow=app.uow,
+            clock=app.clock,
+            detectors=app.detectors,
+            label=str(path),
+            format_name=fmt.name,
+            batch_size=batch_size or app.settings.ingest.batch_size,
+            on_batch=on_batch,
+        )
+        progress.update(task, completed=len(data))
+    return report
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; folders recursively, in name order, skipping hidden files."""
+    found: list[Path] = []
+    for path in paths:
+        if str(path) == "-":
+            found.append(path)
+        elif path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.is_file() and not _hidden(p.relative_to(path))
+            )  # fmt: skip
+        elif path.exists():
+            found.append(path)
+        else:
+            raise InvalidInputError("file not found", location=Location(file=str(path)))
+    return found
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def format_for(path: Path, forced: str | None, profile: Path | None) -> FileFormat | None:
+    """The connector for ``path``; None means canonical JSON Lines."""
+    if profile is not None:
+        return CsvFormat(load_profile(profile))
+    if forced is not None:
+        return get_format(forced)
+    if str(path) == "-":
+        return None
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    return detect_format(path.name, head)
+
+
+def print_file_line(label: str, fmt: str, report: IngestReport, blank: int = 0) -> None:
+    console.print(
+        f"{label} [{fmt}]: read {report.records:,} = accepted {report.accepted:,} "
+        f"({report.new_events:,} new, {report.duplicates:,} duplicate) "
+        f"+ quarantined {report.quarantined:,}"
+        + (f"; {len(report.flags):,} flagged" if report.flags else "")
+        + (f"; {blank:,} blank lines skipped" if blank else ""),
+        soft_wrap=True,
+        markup=False,
+    )
+
+
+def print_ingest_report(report: IngestReport, reader: JsonLinesReader | None = None) -> None:
+    blank = reader.blank_lines if reader is not None else 0
     console.print(
         f"records read {report.records:,} = accepted {report.accepted:,} "
         f"({report.new_events:,} new, {report.duplicates:,} duplicate) "
         f"+ quarantined {report.quarantined:,}"
-        + (f"; {reader.blank_lines:,} blank lines skipped" if reader.blank_lines else "")
+        + (f"; {blank:,} blank lines skipped" if blank else ""),
+        soft_wrap=True,
     )
     console.print(
         f"findings {report.findings:,}; cases opened {report.cases_opened:,}, "
@@ -70,18 +156,63 @@ def print_ingest_report(report: IngestReport, reader: JsonLinesReader) -> None:
         console.print(f"  [yellow]quarantined[/] {rejection}", soft_wrap=True)
     if report.quarantined > 10:
         console.print("  see all with `recoup quarantine list`")
+    for flag in report.flags[:10]:
+        console.print(f"  [red]flagged[/] {flag}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @guarded
     def ingest(
-        file: Annotated[Path, typer.Argument(help="JSON Lines of canonical events; - for stdin")],
+        paths: Annotated[
+            list[Path], typer.Argument(help="files or folders; - reads canonical JSON Lines")
+        ],
+        format_: Annotated[
+            str | None, typer.Option("--format", help="skip detection; see `recoup formats`")
+        ] = None,
+        source: Annotated[
+            str | None, typer.Option(help="source name for the events, e.g. bank:main-eur")
+        ] = None,
+        profile: Annotated[
+            Path | None, typer.Option(help="a CSV mapping profile (TOML) for CSV files")
+        ] = None,
         batch_size: Annotated[int | None, typer.Option(min=1, help="records per commit")] = None,
     ) -> None:
-        """Ingest a JSON Lines file of canonical events (see docs/event-schema.md)."""
-        report, reader = run_ingest(file, batch_size=batch_size)
-        print_ingest_report(report, reader)
+        """Ingest files: canonical JSON Lines, bank files, CSV exports or saved webhook bodies.
+
+        Each file's format is detected unless --format is given; folders are read
+        recursively. Every file gets a line: read = accepted + quarantined."""
+        files = expand_paths(paths)
+        total = IngestReport()
+        skipped = 0
+        for path in files:
+            try:
+                fmt = format_for(path, format_, profile)
+            except InvalidInputError as exc:
+                if len(files) == 1:
+                    raise
+                console.print(f"[red]skipped[/] {exc}", soft_wrap=True)
+                skipped += 1
+                continue
+            if fmt is None:
+                report, reader = run_ingest(path, batch_size=batch_size)
+                print_file_line(reader.label, CANONICAL, report, reader.blank_lines)
+            else:
+                report = run_format(path, fmt, source=source, batch_size=batch_size)
+                print_file_line(str(path), fmt.name, report)
+            total.merge(report)
+        if len(files) > 1:
+            console.print(f"[bold]{len(files) - skipped} of {len(files)} files ingested[/]")
+        print_ingest_report(total)
+        if skipped:
+            raise typer.Exit(3)
+
+    @app.command()
+    def formats() -> None:
+        """List the file formats `recoup ingest` reads."""
+        console.print(f"{CANONICAL:24} canonical events, one JSON object per line", markup=False)
+        for fmt in file_formats().values():
+            console.print(f"{fmt.name:24} {fmt.description}", markup=False)
 
     @app.command()
     @guarded

@@ -12,8 +12,10 @@ from recoup.entrypoints.cli.admin_cmds import (
     db_app,
     events_app,
     quarantine_app,
+    serve_command,
 )
 from recoup.entrypoints.cli.case_cmds import cases_app
+from recoup.entrypoints.cli.common import guarded
 
 
 def _version(value: bool) -> None:
@@ -37,6 +39,7 @@ def create_cli() -> typer.Typer:
         """Settings come from RECOUP_* environment variables; see `recoup config show`."""
 
     ingest_cmds.register(app)
+    app.command("serve")(guarded(serve_command))
     app.add_typer(cases_app, name="cases")
     app.add_typer(quarantine_app, name="quarantine")
     app.add_typer(audit_app, name="audit")

@@ -29,6 +29,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
     op.create_table(
+        "file_flags",
+        sa.Column("id", sa.Uuid(as_uuid=False), nullable=False),
+        sa.Column("run_id", sa.Uuid(as_uuid=False), nullable=True),
+        sa.Column("label", sa.String(length=500), nullable=True),
+        sa.Column("line", sa.Integer(), nullable=True),
+        sa.Column("field", sa.String(length=200), nullable=True),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("seen_count", sa.Integer(), nullable=False),
+        sa.Column("first_seen_at", rt.UTCDateTime(), nullable=False),
+        sa.Column("last_seen_at", rt.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_file_flags")),
+    )
+    op.create_table(
         "audit_log",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("at", rt.UTCDateTime(), nullable=False),
@@ -90,6 +104,7 @@ def upgrade() -> None:
         "ingest_runs",
         sa.Column("id", sa.Uuid(as_uuid=False), nullable=False),
         sa.Column("label", sa.String(length=500), nullable=False),
+        sa.Column("format", sa.String(length=40), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("started_at", rt.UTCDateTime(), nullable=False),
         sa.Column("finished_at", rt.UTCDateTime(), nullable=True),
@@ -97,6 +112,7 @@ def upgrade() -> None:
         sa.Column("accepted", sa.Integer(), server_default="0", nullable=False),
         sa.Column("duplicates", sa.Integer(), server_default="0", nullable=False),
         sa.Column("quarantined", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("flags", sa.Integer(), server_default="0", nullable=False),
         sa.Column("findings", sa.Integer(), server_default="0", nullable=False),
         sa.Column("cases_opened", sa.Integer(), server_default="0", nullable=False),
         sa.Column("cases_attached", sa.Integer(), server_default="0", nullable=False),
@@ -106,6 +122,7 @@ def upgrade() -> None:
         "quarantine",
         sa.Column("id", sa.Uuid(as_uuid=False), nullable=False),
         sa.Column("run_id", sa.Uuid(as_uuid=False), nullable=True),
+        sa.Column("format", sa.String(length=40), nullable=False),
         sa.Column("label", sa.String(length=500), nullable=True),
         sa.Column("line", sa.Integer(), nullable=True),
         sa.Column("field", sa.String(length=200), nullable=True),
@@ -310,3 +327,4 @@ def downgrade() -> None:
 
     op.drop_table("audit_log")
     op.drop_table("audit_head")
+    op.drop_table("file_flags")

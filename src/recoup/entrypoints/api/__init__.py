@@ -1,0 +1,1 @@
+"""The HTTP interface: inbound webhooks now; the REST API and pages later."""
