@@ -90,6 +90,14 @@ class IngestStore(Protocol):
         ...
 
 
+class CursorStore(Protocol):
+    """Where a pull connector (``recoup sync``) remembers how far it has read."""
+
+    def get_cursor(self, name: str) -> str | None: ...
+
+    def set_cursor(self, name: str, cursor: str, at: datetime) -> None: ...
+
+
 class QuarantineStore(Protocol):
     def list_quarantine(self, status: str | None, limit: int) -> list[QuarantineItem]: ...
 
@@ -128,7 +136,7 @@ class CaseQueries(Protocol):
     def store_counts(self) -> dict[str, int]: ...
 
 
-class UnitOfWork(IngestStore, QuarantineStore, AuditStore, CaseQueries, Protocol):
+class UnitOfWork(IngestStore, QuarantineStore, AuditStore, CaseQueries, CursorStore, Protocol):
     """One transaction. Leaving the ``with`` block without ``commit()`` rolls back."""
 
     def __enter__(self) -> Self: ...

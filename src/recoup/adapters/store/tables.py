@@ -216,6 +216,14 @@ file_flags = sa.Table(
     sa.Column("last_seen_at", UTCDateTime, nullable=False),
 )
 
+sync_cursors = sa.Table(
+    "sync_cursors",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("cursor", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,

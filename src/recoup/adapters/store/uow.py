@@ -350,6 +350,20 @@ class SqlUnitOfWork(CaseQueriesMixin):
             values["reason"] = reason
         self.conn.execute(t.quarantine.update().where(q.id == item_id).values(values))
 
+    # -- sync cursors ----------------------------------------------------------------------
+
+    def get_cursor(self, name: str) -> str | None:
+        query = sa.select(t.sync_cursors.c.cursor).where(t.sync_cursors.c.name == name)
+        return self.conn.execute(query).scalar_one_or_none()
+
+    def set_cursor(self, name: str, cursor: str, at: datetime) -> None:
+        stmt = self._insert(t.sync_cursors).values(name=name, cursor=cursor, updated_at=at)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"cursor": stmt.excluded.cursor, "updated_at": stmt.excluded.updated_at},
+        )
+        self.conn.execute(stmt)
+
     # -- audit -----------------------------------------------------------------------------
 
     def audit_head(self) -> tuple[int, str]:

@@ -1,5 +1,6 @@
-"""Initial schema: sources, events, quarantine, entity links, detector windows, findings, cases,
-case timeline, timers, and the hash-chained, append-only audit log.
+"""Initial schema: sources, ingest runs, events, quarantine, file flags, entity links, detector
+windows, findings, cases, case timeline, timers, sync cursors, and the hash-chained, append-only
+audit log.
 
 Revision ID: 0001
 Revises:
@@ -41,6 +42,13 @@ def upgrade() -> None:
         sa.Column("first_seen_at", rt.UTCDateTime(), nullable=False),
         sa.Column("last_seen_at", rt.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_file_flags")),
+    )
+    op.create_table(
+        "sync_cursors",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("cursor", sa.Text(), nullable=False),
+        sa.Column("updated_at", rt.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_sync_cursors")),
     )
     op.create_table(
         "audit_log",
@@ -328,3 +336,4 @@ def downgrade() -> None:
     op.drop_table("audit_log")
     op.drop_table("audit_head")
     op.drop_table("file_flags")
+    op.drop_table("sync_cursors")
