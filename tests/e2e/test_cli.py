@@ -178,3 +178,56 @@ def test_demo_twice_creates_nothing_new(db: str, tmp_path: Path) -> None:
     again = out.split("records read")[1].split("\n")[0]
     assert "(0 new," in again
     assert "findings 0; cases opened 0" in out
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+def test_ingest_a_folder_detects_each_files_format(db: str, tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for source, name in [
+        ("mt940/abnamro.txt", "statement.sta"),
+        ("iso20022/genkgo-camt/camt053.v2.multi.statement.xml", "camt053.xml"),
+        ("ach/ppd-debit.ach", "debits.ach"),
+        ("csv/generic-bank.csv", "bank.csv"),
+    ]:
+        (folder / name).write_bytes((FIXTURES / source).read_bytes())
+    write_month(folder).rename(folder / "events.jsonl")
+    (folder / ".hidden").write_text("ignored")
+
+    code, out = recoup("ingest", str(folder))
+
+    assert code == 0, out
+    assert "bank.csv [csv:generic-bank]: read" in out
+    assert "camt053.xml [camt.053]: read" in out
+    assert "debits.ach [ach]: read" in out
+    assert "events.jsonl [jsonl]: read 8" in out
+    assert "statement.sta [mt940]: read" in out
+    assert "5 of 5 files ingested" in out
+
+
+def test_an_unrecognised_file_is_skipped_with_exit_code_3(db: str, tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "notes.bin").write_bytes(b"\x00\x01 nothing we read")
+    write_month(folder)
+
+    code, out = recoup("ingest", str(folder))
+
+    assert code == 3
+    assert "skipped cannot tell the format of notes.bin" in " ".join(out.split())
+    assert "1 of 2 files ingested" in out
+
+
+def test_format_can_be_forced_and_unknown_formats_are_named(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "statement.dat"
+    path.write_bytes((FIXTURES / "mt940/abnamro.txt").read_bytes())
+
+    assert recoup("ingest", str(path), "--format", "mt940")[0] == 0
+    code, out = recoup("ingest", str(path), "--format", "mt941")
+    assert code == 3
+    assert "unknown format 'mt941'" in out
+    code, out = recoup("formats")
+    assert "camt.053" in out
+    assert "csv:paypal-activity" in out

@@ -68,11 +68,15 @@ def mask_card_numbers(text: str) -> str:
     return _CANDIDATE.sub(_mask, text)
 
 
-_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+_FOLD = bytes.maketrans(b"0123456789 " + _LETTERS, b"0" * 10 + b"-" + b"a" * len(_LETTERS))
+_FOLDED_RUN = re.compile(rb"(?<![a0])0(?:-?0){12}")
 
 
 def _may_hold_a_card_number(text: str) -> bool:
-    """A cheap pre-check (about half a microsecond for a typical record, where the regex alone
-    costs ten times that): is there a run of 13 digits once spaces and dashes are dropped?"""
-    folded = text.encode("utf-8", "ignore").translate(_DIGITS_TO_ZERO, b" -")
-    return b"0000000000000" in folded
+    """A cheap pre-check (a few microseconds for a typical record, a fraction of the full
+    pattern's cost): once digits fold to 0, letters to a and spaces to dashes, is there a run of
+    13 digits, single separators allowed, that does not follow a letter or digit (digit runs in
+    IBANs and references do)? False positives only cost the full check."""
+    folded = text.encode("utf-8", "ignore").translate(_FOLD)
+    return _FOLDED_RUN.search(folded) is not None
