@@ -267,3 +267,65 @@ def test_audit_verify_notices_records_removed_from_the_end(app: App) -> None:
 
     assert result.problem is not None
     assert result.problem.seq == last.seq
+
+
+def test_a_retry_that_succeeds_resolves_the_case_as_recovered(app: App) -> None:
+    failed = record("r1", "payment.failed", amount="30.00", reason="stripe:insufficient_funds",
+                    payment="pi_r")  # fmt: skip
+    paid = record("r2", "payment.succeeded", minutes=90, amount="30.00", payment="pi_r",
+                  customer="c_r")  # fmt: skip
+    ingest(app, raw([failed]))
+
+    report = ingest(app, raw([paid]))
+
+    assert report.cases_resolved == 1
+    (case,) = list_cases(CaseFilter(status=None), reader=app.reader)
+    assert (case.status.value, case.outcome, case.open_key) == ("resolved", "recovered", None)
+    assert case.resolved_at == app.clock.now()
+    assert list_cases(CaseFilter(), reader=app.reader) == []
+    with app.engine.connect() as conn:
+        timers = conn.execute(sa.select(t.timers.c.status)).scalars().all()
+        actions = conn.execute(sa.select(t.audit_log.c.action)).scalars().all()
+    assert sorted(timers) == ["cancelled", "cancelled"]
+    assert "case.resolved" in actions
+    assert verify_audit(reader=app.reader).is_intact
+
+
+def test_failure_and_success_in_one_batch_and_a_later_failure_opens_a_new_case(app: App) -> None:
+    batch = [
+        record("s1", "payment.failed", amount="8.00", reason="stripe:generic_decline",
+               payment="pi_s"),
+        record("s2", "payment.succeeded", minutes=5, amount="8.00", payment="pi_s"),
+        record("s3", "payment.failed", minutes=60, amount="8.00", reason="stripe:generic_decline",
+               payment="pi_s"),
+    ]  # fmt: skip
+
+    report = ingest(app, raw(batch))
+
+    assert (report.cases_opened, report.cases_resolved) == (2, 1)
+    cases = sorted(list_cases(CaseFilter(status=None), reader=app.reader),
+                   key=lambda c: c.first_seen_at)  # fmt: skip
+    assert [(c.status.value, c.outcome) for c in cases] == [("resolved", "recovered"),
+                                                          ("new", None)]  # fmt: skip
+
+
+def test_a_success_before_the_failure_does_not_resolve_it(app: App) -> None:
+    batch = [
+        record("u1", "payment.succeeded", amount="8.00", payment="pi_u"),
+        record("u2", "payment.failed", minutes=5, amount="8.00", reason="stripe:generic_decline",
+               payment="pi_u"),
+    ]  # fmt: skip
+
+    report = ingest(app, raw(batch))
+
+    assert (report.cases_opened, report.cases_resolved) == (1, 0)
+
+
+def test_a_won_dispute_resolves_its_case(app: App) -> None:
+    ingest(app, raw([record("d1", "dispute.opened", amount="20.00", reason="visa:10.4",
+                            dispute="dp_w", payment="pi_w")]))  # fmt: skip
+
+    ingest(app, raw([record("d2", "dispute.won", minutes=600, amount="20.00", dispute="dp_w")]))
+
+    (case,) = list_cases(CaseFilter(status=None), reader=app.reader)
+    assert (case.status.value, case.outcome) == ("resolved", "won")

@@ -34,6 +34,7 @@ class RunCounts:
     findings: int = 0
     cases_opened: int = 0
     cases_attached: int = 0
+    cases_resolved: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,7 +165,7 @@ class GroupCommitter:
                 lines_read=len(events) + quarantined, accepted=len(events),
                 duplicates=len(events) - stored.new_events, quarantined=quarantined,
                 findings=stored.findings, cases_opened=stored.cases_opened,
-                cases_attached=stored.cases_attached,
+                cases_attached=stored.cases_attached, cases_resolved=stored.cases_resolved,
             )  # fmt: skip
             tx.add_run_counts(self.run_id, counts)
             sources = Counter(p.delivery.source for p in batch)

@@ -17,6 +17,7 @@ from itertools import islice
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases.case import open_key
 from recoup.domain.cases.casing import plan_cases
+from recoup.domain.cases.outcomes import resolutions
 from recoup.domain.detection.detectors import Detectors, WindowState
 from recoup.domain.detection.findings import Finding
 from recoup.domain.ingestion.canonical import Rejection, parse_record
@@ -51,6 +52,7 @@ class IngestReport:
     findings: int = 0
     cases_opened: int = 0
     cases_attached: int = 0
+    cases_resolved: int = 0
     batches: int = 0
     findings_by_type: Counter[str] = field(default_factory=Counter)
     first_rejections: list[Rejection] = field(default_factory=list)
@@ -69,6 +71,7 @@ class IngestReport:
         self.findings += other.findings
         self.cases_opened += other.cases_opened
         self.cases_attached += other.cases_attached
+        self.cases_resolved += other.cases_resolved
         self.batches += other.batches
         self.findings_by_type.update(other.findings_by_type)
         room = 20 - len(self.first_rejections)
@@ -83,6 +86,7 @@ class IngestReport:
         self.findings += other.counts.findings
         self.cases_opened += other.counts.cases_opened
         self.cases_attached += other.counts.cases_attached
+        self.cases_resolved += other.counts.cases_resolved
         self.batches += 1
         self.findings_by_type.update(other.findings_by_type)
         room = 20 - len(self.first_rejections)
@@ -160,6 +164,7 @@ def _batch_audit(run_id: str, label: str, result: BatchResult, clock: Clock) -> 
             "findings": counts.findings,
             "cases_opened": counts.cases_opened,
             "cases_attached": counts.cases_attached,
+            "cases_resolved": counts.cases_resolved,
         },
     )
 
@@ -214,6 +219,7 @@ def ingest_batch(
         findings=result.findings,
         cases_opened=result.cases_opened,
         cases_attached=result.cases_attached,
+        cases_resolved=result.cases_resolved,
     )
     if run_id is not None:
         store.add_run_counts(run_id, counts)
@@ -229,6 +235,7 @@ class StoredEvents:
     findings_by_type: Counter[str]
     audit: list[AuditEntry]
     inserted: set[str] = field(default_factory=set)
+    cases_resolved: int = 0
 
 
 def store_events(
@@ -253,7 +260,9 @@ def store_events(
     detection = detectors.run(new, state, clock.now())
     store.add_windows(detection.window_entries)
     findings = _unseen(detection.findings, store)
-    plan = plan_cases(findings, store.open_cases(_open_keys(findings)), clock.now())
+    settled = resolutions(new)
+    keys = _open_keys(findings) | {k for r in settled for k in r.open_keys()}
+    plan = plan_cases(findings, store.open_cases(keys), clock.now(), settled)
     store.save_plan(plan, findings)
     return StoredEvents(
         new_events=len(new),
@@ -263,6 +272,7 @@ def store_events(
         findings_by_type=Counter(f.type for f in findings),
         audit=plan.audit,
         inserted=inserted,
+        cases_resolved=len(plan.resolved),
     )
 
 

@@ -44,6 +44,8 @@ def case_row(case: Case) -> dict[str, Any]:
         "sla_goal_at": case.sla_goal_at,
         "sla_due_at": case.sla_due_at,
         "closed_at": case.closed_at,
+        "resolved_at": case.resolved_at,
+        "outcome": case.outcome,
         "pauses_automation": case.pauses_automation,
         "finding_count": case.finding_count,
         "amount": case.amount,
@@ -82,6 +84,8 @@ def case_from_row(row: Any) -> Case:
         exposures=dict(m["exposures"] or {}),
         open_key=m["open_key"],
         closed_at=m["closed_at"],
+        resolved_at=m["resolved_at"],
+        outcome=m["outcome"],
         version=m["version"],
     )
 
@@ -123,7 +127,8 @@ EVENT_COLUMNS = (
 CASE_COLUMNS = (
     "id", "type", "category", "entity_kind", "entity_key", "status", "tier", "owner_team",
     "queue", "breakpoint", "kind", "title", "opened_at", "updated_at", "first_seen_at",
-    "last_seen_at", "sla_goal_at", "sla_due_at", "closed_at", "pauses_automation",
+    "last_seen_at", "sla_goal_at", "sla_due_at", "closed_at", "resolved_at", "outcome",
+    "pauses_automation",
     "finding_count", "amount", "currency", "exposures", "open_key", "version",
 )  # fmt: skip
 
@@ -133,7 +138,8 @@ def case_values(b: Bulk, c: Case) -> tuple[Any, ...]:
         b.uid(c.id), c.type, c.category, c.entity_kind, c.entity_key, c.status.value,
         c.tier.value, c.owner_team, c.queue, c.breakpoint, c.kind, c.title, b.dt(c.opened_at),
         b.dt(c.updated_at), b.dt(c.first_seen_at), b.dt(c.last_seen_at), b.dt(c.sla_goal_at),
-        b.dt(c.sla_due_at), b.dt(c.closed_at), b.flag(c.pauses_automation), c.finding_count,
+        b.dt(c.sla_due_at), b.dt(c.closed_at), b.dt(c.resolved_at), c.outcome,
+        b.flag(c.pauses_automation), c.finding_count,
         b.dec(c.amount), c.currency, b.json(c.exposures), c.open_key, c.version,
     )  # fmt: skip
 

@@ -50,6 +50,7 @@ ingest_runs = sa.Table(
     sa.Column("findings", sa.Integer, nullable=False, server_default="0"),
     sa.Column("cases_opened", sa.Integer, nullable=False, server_default="0"),
     sa.Column("cases_attached", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cases_resolved", sa.Integer, nullable=False, server_default="0"),
 )
 
 events = sa.Table(
@@ -116,6 +117,8 @@ cases = sa.Table(
     sa.Column("sla_goal_at", UTCDateTime, nullable=False),
     sa.Column("sla_due_at", UTCDateTime, nullable=False),
     sa.Column("closed_at", UTCDateTime),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("outcome", sa.String(32)),
     sa.Column("pauses_automation", sa.Boolean, nullable=False),
     sa.Column("finding_count", sa.Integer, nullable=False),
     sa.Column("amount", Amount),

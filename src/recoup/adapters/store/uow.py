@@ -109,6 +109,7 @@ class SqlUnitOfWork(CaseQueriesMixin):
                 findings=c.findings + counts.findings,
                 cases_opened=c.cases_opened + counts.cases_opened,
                 cases_attached=c.cases_attached + counts.cases_attached,
+                cases_resolved=c.cases_resolved + counts.cases_resolved,
             )
         )
 
@@ -251,6 +252,14 @@ class SqlUnitOfWork(CaseQueriesMixin):
         )
         b.insert(t.case_timeline, TIMELINE_COLUMNS, [timeline_values(b, e) for e in plan.timeline])
         b.insert(t.timers, TIMER_COLUMNS, [timer_values(b, x) for x in plan.timers])
+        if plan.resolved:
+            tm = t.timers.c
+            for chunk in _chunks(sorted(plan.resolved)):
+                self.conn.execute(
+                    t.timers.update()
+                    .where(tm.case_id.in_(chunk), tm.status == "pending")
+                    .values(status="cancelled")
+                )
 
     # -- quarantine ------------------------------------------------------------------------
 
@@ -396,6 +405,7 @@ class SqlUnitOfWork(CaseQueriesMixin):
 
 _CASE_UPDATABLE = (
     "status", "tier", "title", "updated_at", "first_seen_at", "last_seen_at", "closed_at",
+    "resolved_at", "outcome",
     "finding_count", "amount", "currency", "exposures", "open_key", "version",
 )  # fmt: skip
 

@@ -59,6 +59,8 @@ class Case:
     exposures: dict[str, str] = field(default_factory=dict)
     open_key: str | None = None
     closed_at: datetime | None = None
+    resolved_at: datetime | None = None
+    outcome: str | None = None
     version: int = 1
 
     @property
@@ -78,6 +80,7 @@ class Case:
             "sla_due_at": self.sla_due_at.isoformat(),
             "last_seen_at": self.last_seen_at.isoformat(),
             "accepts_findings": self.open_key is not None,
+            "outcome": self.outcome,
         }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases.case import TIER_RANK, Case, CaseStatus, open_key
+from recoup.domain.cases.outcomes import Resolution
 from recoup.domain.detection.findings import Finding
 from recoup.domain.ids import derived_id
 
@@ -52,6 +53,7 @@ class CasePlan:
     timers: list[Timer] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     attached: int = 0
+    resolved: dict[str, Case] = field(default_factory=dict)
 
 
 def _new_case(finding: Finding, now: datetime) -> Case:
@@ -105,13 +107,25 @@ def _record(case: Case, finding: Finding) -> None:
 
 
 def plan_cases(
-    findings: Iterable[Finding], open_cases: Mapping[str, Case], now: datetime
+    findings: Iterable[Finding],
+    open_cases: Mapping[str, Case],
+    now: datetime,
+    resolutions: Iterable[Resolution] = (),
 ) -> CasePlan:
-    """Decide, for each finding in time order, which case it opens or joins."""
+    """Decide, in time order, which case each finding opens or joins, and which open cases the
+    sources' own outcomes (a retry that succeeded, a dispute won) resolve."""
     plan = CasePlan()
     current: dict[str, Case] = dict(open_cases)
     before: dict[str, dict[str, Any]] = {}
-    for finding in sorted(findings, key=lambda f: (f.occurred_at, f.id)):
+    stream: list[tuple[datetime, int, str, Finding | Resolution]] = [
+        (f.occurred_at, 0, f.id, f) for f in findings
+    ]
+    stream += [(r.occurred_at, 1, r.event_id, r) for r in resolutions]
+    for _at, _order, _id, item in sorted(stream, key=lambda x: (x[0], x[1], x[2])):
+        if isinstance(item, Resolution):
+            _resolve(item, current, plan, before, now)
+            continue
+        finding = item
         key = open_key(finding.type, finding.entity_kind, finding.entity_key)
         case = current.get(key)
         window = finding.spec.dedupe_window
@@ -152,20 +166,63 @@ def plan_cases(
                        {"after": case.snapshot(), "type": case.type,
                         "entity": f"{case.entity_kind}:{case.entity_key}"})
         )  # fmt: skip
+    for case in plan.created.values():
+        if case.id in plan.resolved:
+            plan.audit.append(
+                AuditEntry(now, SYSTEM_ACTOR, "case.resolved", "case", case.id,
+                           {"after": case.snapshot(), "outcome": case.outcome})
+            )  # fmt: skip
     for case_id, snapshot in before.items():
         case = plan.updated[case_id]
         after = case.snapshot()
-        action = (
-            "case.findings_attached"
-            if after["finding_count"] != snapshot["finding_count"]
-            else "case.stopped_taking_findings"
-        )
+        if case_id in plan.resolved:
+            action = "case.resolved"
+        elif after["finding_count"] != snapshot["finding_count"]:
+            action = "case.findings_attached"
+        else:
+            action = "case.stopped_taking_findings"
         plan.audit.append(
             AuditEntry(now, SYSTEM_ACTOR, action, "case", case_id,
                        {"before": snapshot, "after": after,
                         "accepts_findings": case.open_key is not None})
         )  # fmt: skip
     return plan
+
+
+def _resolve(
+    resolution: Resolution,
+    current: dict[str, Case],
+    plan: CasePlan,
+    before: dict[str, dict[str, Any]],
+    now: datetime,
+) -> None:
+    for key in resolution.open_keys():
+        case = current.get(key)
+        if case is None or not case.is_open or resolution.occurred_at < case.first_seen_at:
+            continue
+        if case.id not in plan.created:
+            before.setdefault(case.id, case.snapshot())
+        case.status = CaseStatus.RESOLVED
+        case.outcome = resolution.outcome
+        case.resolved_at = now
+        case.updated_at = now
+        case.open_key = None
+        del current[key]
+        if case.id not in plan.created:
+            plan.updated[case.id] = case
+        plan.resolved[case.id] = case
+        plan.timeline.append(
+            TimelineEntry(
+                id=derived_id("timeline", case.id, "resolved", resolution.event_id),
+                case_id=case.id,
+                at=now,
+                kind="resolved",
+                actor=SYSTEM_ACTOR,
+                summary=f"{resolution.outcome}: {resolution.summary}",
+                data={"event_id": resolution.event_id, "outcome": resolution.outcome,
+                      "occurred_at": resolution.occurred_at.isoformat()},
+            )
+        )  # fmt: skip
 
 
 def _within(finding: Finding, case: Case, window: timedelta) -> bool:

@@ -71,6 +71,7 @@ def mask_card_numbers(text: str) -> str:
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 _FOLD = bytes.maketrans(b"0123456789 " + _LETTERS, b"0" * 10 + b"-" + b"a" * len(_LETTERS))
 _FOLDED_RUN = re.compile(rb"(?<![a0])0(?:-?0){12}")
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
 
 
 def _may_hold_a_card_number(text: str) -> bool:
@@ -78,5 +79,7 @@ def _may_hold_a_card_number(text: str) -> bool:
     pattern's cost): once digits fold to 0, letters to a and spaces to dashes, is there a run of
     13 digits, single separators allowed, that does not follow a letter or digit (digit runs in
     IBANs and references do)? False positives only cost the full check."""
-    folded = text.encode("utf-8", "ignore").translate(_FOLD)
-    return _FOLDED_RUN.search(folded) is not None
+    data = text.encode("utf-8", "ignore")
+    if b"0000000000000" not in data.translate(_DIGITS_TO_ZERO, b" -"):
+        return False  # no 13 digits in a row at all: the common case, in half a microsecond
+    return _FOLDED_RUN.search(data.translate(_FOLD)) is not None

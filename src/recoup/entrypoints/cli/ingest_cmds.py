@@ -150,7 +150,8 @@ def print_ingest_report(report: IngestReport, reader: JsonLinesReader | None = N
     )
     console.print(
         f"findings {report.findings:,}; cases opened {report.cases_opened:,}, "
-        f"findings attached to open cases {report.cases_attached:,}"
+        f"findings attached to open cases {report.cases_attached:,}, "
+        f"cases resolved by the source {report.cases_resolved:,}"
     )
     for rejection in report.first_rejections[:10]:
         console.print(f"  [yellow]quarantined[/] {rejection}", soft_wrap=True)

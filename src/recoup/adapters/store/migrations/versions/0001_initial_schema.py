@@ -92,6 +92,8 @@ def upgrade() -> None:
         sa.Column("sla_goal_at", rt.UTCDateTime(), nullable=False),
         sa.Column("sla_due_at", rt.UTCDateTime(), nullable=False),
         sa.Column("closed_at", rt.UTCDateTime(), nullable=True),
+        sa.Column("resolved_at", rt.UTCDateTime(), nullable=True),
+        sa.Column("outcome", sa.String(length=32), nullable=True),
         sa.Column("pauses_automation", sa.Boolean(), nullable=False),
         sa.Column("finding_count", sa.Integer(), nullable=False),
         sa.Column("amount", rt.Amount(), nullable=True),
@@ -124,6 +126,7 @@ def upgrade() -> None:
         sa.Column("findings", sa.Integer(), server_default="0", nullable=False),
         sa.Column("cases_opened", sa.Integer(), server_default="0", nullable=False),
         sa.Column("cases_attached", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("cases_resolved", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_runs")),
     )
     op.create_table(
