@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,7 @@ from recoup.domain.errors import (
     Location,
 )
 from recoup.domain.ingestion.canonical import Rejection
-from recoup.domain.ingestion.event import Event
+from recoup.domain.ingestion.event import SOURCE_PATTERN, Event
 from recoup.domain.ports import Clock, UnitOfWorkFactory
 from recoup.services.ingest import IngestReport, Item, ingest_records
 
@@ -46,6 +47,7 @@ SYNC_ACTOR = "system:sync"
 CURSOR_ADVANCED = "sync.cursor_advanced"
 FORMAT_NAME = "stripe-events"
 """The quarantine format of refused events: the Stripe webhook format, so replay can map them."""
+MAX_CURSOR_NAME = 100
 OVERLAP = timedelta(minutes=5)
 STRIPE_RETENTION = timedelta(days=30)
 """The Events API lists the last 30 days only; older events cannot be fetched."""
@@ -252,6 +254,9 @@ def sync_stripe_events(
             raise InvalidInputError("must be timezone-aware", location=Location(field=name_))
     if since is not None and until is not None and since >= until:
         raise InvalidInputError("--since must be before --until", location=Location(field="since"))
+    if not re.fullmatch(SOURCE_PATTERN, source) or len(cursor_name(source)) > MAX_CURSOR_NAME:
+        reason = "must be lower case, like stripe or stripe:eu-account, and short"
+        raise InvalidInputError(f"source {source!r} {reason}", location=Location(field="source"))
     name = cursor_name(source)
     report = SyncReport(name=name)
     with uow() as tx:
@@ -278,10 +283,11 @@ def sync_stripe_events(
         _walk(run, start, lte, None)
         return report
     except ExternalSystemError as exc:
-        if report.pages:
-            raise type(exc)(f"{exc.message} ({report.pages} pages were committed before the "
-                            f"failure; the cursor is at {run.state})") from exc  # fmt: skip
-        raise
+        if not report.pages:
+            raise
+        pages = f"{report.pages} page{'s' if report.pages != 1 else ''}"
+        raise type(exc)(f"{exc.message}; the {pages} read before stay committed and the cursor "
+                        f"is at {run.state}") from exc  # fmt: skip
 
 
 def _load(stored: str | None, name: str, since: datetime | None, report: SyncReport) -> SyncCursor:
@@ -373,9 +379,8 @@ def _checkpoint(run: _Run, state: SyncCursor, *, complete: bool) -> None:
             raise ConflictError(f"the cursor {run.report.name} was moved by another sync "
                                 "meanwhile; run one sync per source at a time")  # fmt: skip
         tx.set_cursor(run.report.name, text, now)
-        data = {"before": None if current is None else json.loads(current),
-                "after": json.loads(text), "page": run.report.pages,
-                "walk_complete": complete}  # fmt: skip
+        data = {"before": _as_data(current), "after": json.loads(text),
+                "page": run.report.pages, "walk_complete": complete}  # fmt: skip
         tx.append_audit([AuditEntry(now, SYNC_ACTOR, CURSOR_ADVANCED, "sync_cursor",
                                     run.report.name, data)])  # fmt: skip
         tx.commit()
@@ -383,13 +388,22 @@ def _checkpoint(run: _Run, state: SyncCursor, *, complete: bool) -> None:
     run.report.cursor_after = state
 
 
+def _as_data(text: str | None) -> Any:
+    """A stored cursor for the audit record: its JSON, or the text itself if it has none."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _warn_retention(run: _Run, gte: int) -> None:
     oldest = run.clock.now() - STRIPE_RETENTION
-    if datetime.fromtimestamp(gte, UTC) < oldest:
-        run.report.warnings.append(
-            f"Stripe lists the last 30 days of events only: nothing before "
-            f"{oldest.isoformat(timespec='seconds')} can be fetched"
-        )
+    warning = (f"Stripe lists the last 30 days of events only: nothing before "
+               f"{oldest.isoformat(timespec='seconds')} can be fetched")  # fmt: skip
+    if datetime.fromtimestamp(gte, UTC) < oldest and warning not in run.report.warnings:
+        run.report.warnings.append(warning)
 
 
 __all__ = [

@@ -16,6 +16,7 @@ from recoup.entrypoints.cli.admin_cmds import (
 )
 from recoup.entrypoints.cli.case_cmds import cases_app
 from recoup.entrypoints.cli.common import guarded
+from recoup.entrypoints.cli.sync_cmds import sync_app
 
 
 def _version(value: bool) -> None:
@@ -46,6 +47,7 @@ def create_cli() -> typer.Typer:
     app.add_typer(db_app, name="db")
     app.add_typer(config_app, name="config")
     app.add_typer(events_app, name="events")
+    app.add_typer(sync_app, name="sync")
     return app
 
 

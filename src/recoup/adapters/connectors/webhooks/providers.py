@@ -131,6 +131,18 @@ _DEFAULT_SOURCE = {
 }
 
 
+def _source_from_label(label: str) -> str | None:
+    """The source a quarantined body was received for: ``hook:<source>`` (a webhook) or
+    ``sync:<provider>:<source> <event id>`` (``recoup sync``)."""
+    if label.startswith("hook:"):
+        return label.removeprefix("hook:")
+    if label.startswith("sync:"):
+        head = label.split(" ", 1)[0]
+        parts = head.split(":", 2)
+        return parts[2] if len(parts) == 3 and parts[2] else None
+    return None
+
+
 def webhook_reparsers() -> dict[str, Callable[[QuarantineItem, datetime], Items]]:
     """How ``recoup quarantine replay`` parses a quarantined webhook body again: a body is
     self-contained, so it can be replayed on its own (file formats cannot)."""
@@ -140,9 +152,8 @@ def webhook_reparsers() -> dict[str, Callable[[QuarantineItem, datetime], Items]
 
         def reparse(item: QuarantineItem, at: datetime) -> Items:
             label = item.label or f"quarantine:{item.id}"
-            source = label.removeprefix("hook:") if label.startswith("hook:") else None
-            return mapper(item.raw.encode("utf-8"), {}, at,
-                          source or _DEFAULT_SOURCE[kind] or "")  # fmt: skip
+            source = _source_from_label(label) or _DEFAULT_SOURCE[kind] or ""
+            return mapper(item.raw.encode("utf-8"), {}, at, source)
 
         return reparse
 
