@@ -27,40 +27,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recoup.adapters.connectors.bankfiles.ach import FORMATS, mask_account, transaction
-from recoup.adapters.connectors.base import FileFlag, Item, ParseContext
+from recoup.adapters.connectors.base import ParseContext
 from recoup.domain.errors import Location
 from recoup.domain.ingestion.canonical import Rejection
-from recoup.domain.ingestion.cards import mask_card_numbers
 from recoup.domain.ingestion.event import Event, event_id_for
 from recoup.domain.ingestion.types import is_known_type
+from tests.integration.connectors.support import (
+    FIXTURES_ROOT,
+    SHARED_ROOT,
+    Parsed,
+    assert_only_items,
+    sample_params,
+    stored,
+)
 
 RECEIVED = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ach"
-SHARED = Path("/work/shared/fixtures/codes/ach")
+FIXTURES = FIXTURES_ROOT / "ach"
+SHARED = SHARED_ROOT / "codes" / "ach"
 ACH = FORMATS[0]
 LABEL = "test.ach"
-
-
-def stored(text: str) -> str:
-    """What canonical ingestion keeps of a value in attributes or raw (card-number masking)."""
-    return mask_card_numbers(text)
-
-
-@dataclass
-class Parsed:
-    items: list[Item]
-
-    @property
-    def events(self) -> list[Event]:
-        return [item for item in self.items if isinstance(item, Event)]
-
-    @property
-    def rejections(self) -> list[Rejection]:
-        return [item for item in self.items if isinstance(item, Rejection)]
-
-    @property
-    def flags(self) -> list[FileFlag]:
-        return [item for item in self.items if isinstance(item, FileFlag)]
 
 
 def parse(data: bytes | str, label: str = LABEL, source: str | None = None) -> Parsed:
@@ -229,31 +214,15 @@ def test_the_format_is_registered_as_ach() -> None:
 # --- conformance over every sample -------------------------------------------------------------
 
 
-def _sample_paths() -> list[Any]:
-    paths = [pytest.param(p, id=f"fixtures/{p.name}") for p in sorted(FIXTURES.glob("*.ach"))]
-    if SHARED.is_dir():
-        paths += [pytest.param(p, id=f"shared/{p.name}") for p in sorted(SHARED.glob("*.ach"))]
-    else:
-        paths.append(
-            pytest.param(
-                None, marks=pytest.mark.skip(reason=f"shared samples not present at {SHARED}")
-            )
-        )
-    return paths
-
-
-@pytest.mark.parametrize("path", _sample_paths())
+@pytest.mark.parametrize("path", sample_params(FIXTURES, SHARED, "*.ach", copy_id="fixtures"))
 def test_every_sample_file_conforms(path: Path) -> None:
     # given a sample file
     data = path.read_bytes()
     # when it is parsed
     parsed = parse(data, label=path.name)
     # then it yields only events, rejections and flags, every one located in the file
-    assert all(isinstance(item, Event | Rejection | FileFlag) for item in parsed.items)
-    problems: list[Rejection | FileFlag] = [*parsed.rejections, *parsed.flags]
-    for problem in problems:
-        assert problem.location.file == path.name
-        assert problem.reason
+    assert_only_items(parsed.items, path.name)
+    assert all(problem.reason for problem in [*parsed.rejections, *parsed.flags])
     assert all(rejection.location.line is not None for rejection in parsed.rejections)
     # and every entry detail record is exactly one event or one rejection
     entries = entry_records(data)
@@ -1310,13 +1279,6 @@ def test_every_entry_of_a_valid_file_is_exactly_one_event(
     assert [e.attributes["transaction_code"] for e in parsed.events] == [e.tc for e in written]
 
 
-def _check_items(items: list[Item], label: str) -> None:
-    for item in items:
-        assert isinstance(item, Event | Rejection | FileFlag)
-        if isinstance(item, Rejection | FileFlag):
-            assert item.location.file == label
-
-
 _SAMPLES = sorted(FIXTURES.glob("*.ach"))
 
 
@@ -1325,7 +1287,7 @@ _SAMPLES = sorted(FIXTURES.glob("*.ach"))
 def test_a_truncated_file_never_raises(path: Path, cut: int) -> None:
     data = path.read_bytes()
     items = parse(data[: cut % (len(data) + 1)], label=path.name).items
-    _check_items(items, path.name)
+    assert_only_items(items, path.name)
 
 
 @settings(max_examples=200, deadline=None)
@@ -1339,13 +1301,13 @@ def test_a_mutated_file_never_raises(path: Path, edits: list[tuple[int, bytes]])
         at = position % (len(data) + 1)
         data[at : at + len(replacement)] = replacement
     items = parse(bytes(data), label=path.name).items
-    _check_items(items, path.name)
+    assert_only_items(items, path.name)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2_000))
 def test_random_bytes_never_raise(data: bytes) -> None:
-    _check_items(parse(data, label="random.ach").items, "random.ach")
+    assert_only_items(parse(data, label="random.ach").items, "random.ach")
 
 
 @settings(max_examples=100, deadline=None)
@@ -1355,4 +1317,4 @@ def test_random_bytes_never_raise(data: bytes) -> None:
     )
 )
 def test_record_shaped_noise_never_raises(lines: list[str]) -> None:
-    _check_items(parse("\n".join(lines), label="noise.ach").items, "noise.ach")
+    assert_only_items(parse("\n".join(lines), label="noise.ach").items, "noise.ach")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,12 +17,17 @@ from recoup.adapters.connectors.webhooks.signatures import verify_adyen
 from recoup.domain.detection.detectors import Detectors, WindowState
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
+from tests.integration.connectors.support import (
+    FIXTURES_ROOT,
+    JSON_VALUES,
+    Result,
+    assert_no_mapping_error,
+    assert_results,
+)
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "adyen"
+FIXTURES = FIXTURES_ROOT / "adyen"
 KEY = "9F3C1A7B5E2D4C6A8B0E1F2D3C4B5A6978695A4B3C2D1E0F1A2B3C4D5E6F7A8B"
-
-Result = Event | Rejection
 
 
 def mapped(name_or_body: str | bytes) -> list[Result]:
@@ -223,19 +227,6 @@ def test_not_a_notification(body: bytes) -> None:
     assert rejection.location.file == "POST /hooks/adyen"
 
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-
-
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=st.sampled_from(["disputes.json", "modifications.json", "authorisation-refused.json"]),
@@ -252,7 +243,7 @@ json_values = st.recursive(
             "paymentMethod",
         ]
     ),
-    replacement=json_values,
+    replacement=JSON_VALUES,
 )
 def test_mutated_items_never_raise(name: str, key: str, replacement: Any) -> None:
     document = json.loads((FIXTURES / name).read_text())
@@ -260,13 +251,9 @@ def test_mutated_items_never_raise(name: str, key: str, replacement: Any) -> Non
         wrapper["NotificationRequestItem"][key] = replacement
     results = mapped(json.dumps(document).encode())
     assert len(results) == len(document["notificationItems"])
-    for result in results:
-        if isinstance(result, Rejection):
-            assert result.code != "mapping_error", result
+    assert_no_mapping_error(results)
 
 
 @given(st.binary(max_size=400))
 def test_random_bytes_never_raise(body: bytes) -> None:
-    results = mapped(body)
-    assert results
-    assert all(isinstance(r, Event | Rejection) for r in results)
+    assert_results(mapped(body))

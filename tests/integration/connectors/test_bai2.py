@@ -13,59 +13,39 @@ attributes and in the raw evidence; expectations for those go through :func:`sto
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from recoup.adapters.connectors.bankfiles.bai2 import FORMATS
 from recoup.adapters.connectors.bankfiles.mt940 import FORMATS as MT940_FORMATS
-from recoup.adapters.connectors.base import FileFlag, Item, ParseContext
+from recoup.adapters.connectors.base import FileFlag, ParseContext
 from recoup.domain.errors import Location
 from recoup.domain.ingestion.canonical import Rejection
-from recoup.domain.ingestion.cards import mask_card_numbers
-from recoup.domain.ingestion.event import SOURCE_PATTERN, Event
+from tests.integration.connectors.support import (
+    BYTE_EDITS,
+    FIXTURES_ROOT,
+    PROPERTY,
+    SHARED_ROOT,
+    Parsed,
+    assert_only_items,
+    assert_sample_counts,
+    assert_statement_events,
+    edited,
+    sample_params,
+    stored,
+)
 
 RECEIVED = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bai2"
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "bai2" / "moj"
+FIXTURES = FIXTURES_ROOT / "bai2"
+SHARED = SHARED_ROOT / "bai2" / "moj"
 BAI2 = FORMATS[0]
 LABEL = "report.bai2"
-
-
-def stored(text: str) -> str:
-    """What canonical ingestion keeps of a value in attributes or raw (card-number masking)."""
-    return mask_card_numbers(text)
-
-
-@dataclass
-class Parsed:
-    items: list[Item]
-
-    @property
-    def events(self) -> list[Event]:
-        return [item for item in self.items if isinstance(item, Event)]
-
-    @property
-    def lines(self) -> list[Event]:
-        return [e for e in self.events if e.type == "bank.statement_line"]
-
-    @property
-    def balances(self) -> list[Event]:
-        return [e for e in self.events if e.type == "bank.balance"]
-
-    @property
-    def rejections(self) -> list[Rejection]:
-        return [item for item in self.items if isinstance(item, Rejection)]
-
-    @property
-    def flags(self) -> list[FileFlag]:
-        return [item for item in self.items if isinstance(item, FileFlag)]
 
 
 def parse(data: bytes, label: str = LABEL, source: str | None = None) -> Parsed:
@@ -76,21 +56,6 @@ def sample(name: str) -> Parsed:
     return parse((FIXTURES / name).read_bytes(), label=name)
 
 
-def sample_paths() -> list[object]:
-    paths: list[object] = [
-        pytest.param(p, id=f"copy/{p.name}") for p in sorted(FIXTURES.glob("*.bai2"))
-    ]
-    if SHARED.is_dir():
-        paths += [pytest.param(p, id=f"shared/{p.name}") for p in sorted(SHARED.glob("*.bai2"))]
-    else:
-        paths.append(
-            pytest.param(
-                None, marks=pytest.mark.skip(reason=f"shared samples not present at {SHARED}")
-            )
-        )
-    return paths
-
-
 def detail_count(data: bytes) -> int:
     """The 16 records of a file, as the reader splits records (by the code before a comma)."""
     text = data.decode("latin-1").replace("\r\n", "\n").replace("\r", "\n")
@@ -99,17 +64,12 @@ def detail_count(data: bytes) -> int:
 
 def assert_contract(parsed: Parsed, data: bytes, label: str = LABEL) -> None:
     """Only events, rejections and flags; everything located; no 16 lost or doubled."""
-    for item in parsed.items:
-        assert isinstance(item, Event | Rejection | FileFlag), item
-        if not isinstance(item, Event):
-            assert item.location.file == label
-            assert item.location.line is not None
+    assert_only_items(parsed.items, label)
+    for problem in [*parsed.rejections, *parsed.flags]:
+        assert problem.location.line is not None
+    assert_statement_events(parsed.events)
     for event in parsed.events:
-        assert event.type in ("bank.statement_line", "bank.balance")
-        assert re.fullmatch(SOURCE_PATTERN, event.source)
         assert event.amount is None or event.amount >= 0
-    ids = [(e.source, e.external_id) for e in parsed.events]
-    assert len(ids) == len(set(ids))
     if any(r.code == "not_bai2" for r in parsed.rejections):
         assert len(parsed.items) - len(parsed.rejections) == 0  # the file is one rejection
         return
@@ -120,7 +80,7 @@ def assert_contract(parsed: Parsed, data: bytes, label: str = LABEL) -> None:
 # --- every sample -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sample_paths())
+@pytest.mark.parametrize("path", sample_params(FIXTURES, SHARED, "*.bai2"))
 def test_every_sample_parses_or_is_rejected_with_located_errors(path: Path) -> None:
     data = path.read_bytes()
 
@@ -147,15 +107,7 @@ def test_the_expectations_cover_every_sample() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_sample_gives_exactly_its_lines_balances_and_flags(name: str) -> None:
-    parsed = sample(name)
-
-    lines, balances, rejections, flags = EXPECTED[name]
-    assert (len(parsed.lines), len(parsed.balances), len(parsed.rejections)) == (
-        lines,
-        balances,
-        rejections,
-    )
-    assert [f.code for f in parsed.flags] == flags
+    assert_sample_counts(sample(name), EXPECTED[name])
 
 
 # --- exact expectations on the samples --------------------------------------------------------
@@ -512,18 +464,6 @@ def test_the_callers_source() -> None:
 # --- properties -------------------------------------------------------------------------------
 
 SAMPLES = sorted(FIXTURES.glob("*.bai2"))
-PROPERTY = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-
-def assert_only_items(parsed: Parsed) -> None:
-    for item in parsed.items:
-        assert isinstance(item, Event | Rejection | FileFlag)
-        if not isinstance(item, Event):
-            assert item.location.file == LABEL
 
 
 @PROPERTY
@@ -534,22 +474,14 @@ def test_truncated_samples_never_raise(path: Path, fraction: float) -> None:
 
     parsed = parse(data)
 
-    assert_only_items(parsed)
+    assert_only_items(parsed.items, LABEL)
     assert_contract(parsed, data)
 
 
 @PROPERTY
-@given(
-    st.sampled_from(SAMPLES),
-    st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.binary(max_size=3)), max_size=8),
-)
+@given(st.sampled_from(SAMPLES), BYTE_EDITS)
 def test_byte_mutated_samples_never_raise(path: Path, edits: list[tuple[float, bytes]]) -> None:
-    data = bytearray(path.read_bytes())
-    for where, replacement in edits:
-        position = int(len(data) * where)
-        data[position : position + 1] = replacement
-
-    assert_only_items(parse(bytes(data)))
+    assert_only_items(parse(edited(path.read_bytes(), edits)).items, LABEL)
 
 
 FIELD = st.text(alphabet="0129AZ -+/,VSD²٣", max_size=12)
@@ -563,7 +495,7 @@ def test_random_records_never_raise(records: list[tuple[str, list[str]]]) -> Non
 
     parsed = parse(data)
 
-    assert_only_items(parsed)
+    assert_only_items(parsed.items, LABEL)
     assert_contract(parsed, data)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,14 +26,20 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from recoup.adapters.connectors.bankfiles.iso20022 import FORMATS, message_family
-from recoup.adapters.connectors.base import FileFlag, Item, ParseContext
+from recoup.adapters.connectors.base import ParseContext
 from recoup.domain.ingestion.canonical import Rejection
-from recoup.domain.ingestion.cards import mask_card_numbers
 from recoup.domain.ingestion.event import SOURCE_PATTERN, Event
+from tests.integration.connectors.support import (
+    FIXTURES_ROOT,
+    SHARED_ROOT,
+    Parsed,
+    assert_only_items,
+    stored,
+)
 
 RECEIVED = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "iso20022"
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "iso20022"
+FIXTURES = FIXTURES_ROOT / "iso20022"
+SHARED = SHARED_ROOT / "iso20022"
 BY_NAME = {fmt.name: fmt for fmt in FORMATS}
 LABEL = "bank-file.xml"
 CAMT053_NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
@@ -47,31 +52,6 @@ MOOV_PAIN002_CHDD = (
     MOOV / "pain002-chdd-cor1_p_ch2909000000250094239_1110097483_0_2018031317221082.xml"
 )
 MOOV_PAIN002_EPO = MOOV / "pain002-epo_p_0_0_0_2018031510491259.xml"
-
-
-def stored(text: str) -> str:
-    """What canonical ingestion keeps of a value in attributes or raw (card-number masking)."""
-    return mask_card_numbers(text)
-
-
-@dataclass
-class Parsed:
-    items: list[Item]
-
-    @property
-    def events(self) -> list[Event]:
-        return [item for item in self.items if isinstance(item, Event)]
-
-    @property
-    def rejections(self) -> list[Rejection]:
-        return [item for item in self.items if isinstance(item, Rejection)]
-
-    @property
-    def flags(self) -> list[FileFlag]:
-        return [item for item in self.items if isinstance(item, FileFlag)]
-
-    def of_type(self, kind: str) -> list[Event]:
-        return [event for event in self.events if event.type == kind]
 
 
 def parse(data: bytes, fmt: str, *, label: str = LABEL, source: str | None = None) -> Parsed:
@@ -195,12 +175,9 @@ def statement(count: int) -> bytes:
 
 
 def _all_items_are_accounted_for(parsed: Parsed, label: str) -> None:
-    for item in parsed.items:
-        assert isinstance(item, Event | Rejection | FileFlag)
-        if isinstance(item, Rejection | FileFlag):
-            assert item.location.file == label
-        if isinstance(item, Rejection):
-            assert item.code != "parser_error", item.reason
+    assert_only_items(parsed.items, label)
+    for rejection in parsed.rejections:
+        assert rejection.code != "parser_error", rejection.reason
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*/*.xml")), ids=lambda p: p.name)

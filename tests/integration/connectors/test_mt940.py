@@ -14,62 +14,38 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from recoup.adapters.connectors.bankfiles.bai2 import FORMATS as BAI2_FORMATS
 from recoup.adapters.connectors.bankfiles.mt940 import FORMATS
-from recoup.adapters.connectors.base import FileFlag, Item, ParseContext
+from recoup.adapters.connectors.base import FileFlag, ParseContext
 from recoup.domain.errors import Location
 from recoup.domain.ingestion.canonical import Rejection
-from recoup.domain.ingestion.cards import mask_card_numbers
-from recoup.domain.ingestion.event import SOURCE_PATTERN, Event
+from tests.integration.connectors.support import (
+    BYTE_EDITS,
+    FIXTURES_ROOT,
+    PROPERTY,
+    SHARED_ROOT,
+    Parsed,
+    assert_only_items,
+    assert_sample_counts,
+    assert_statement_events,
+    edited,
+    sample_params,
+    stored,
+)
 
 RECEIVED = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mt940"
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "mt940" / "jejik"
+FIXTURES = FIXTURES_ROOT / "mt940"
+SHARED = SHARED_ROOT / "mt940" / "jejik"
 MT940 = FORMATS[0]
 LABEL = "statement.sta"
-
-
-def stored(text: str) -> str:
-    """What canonical ingestion keeps of a value in attributes or raw (card-number masking)."""
-    return mask_card_numbers(text)
-
-
-@dataclass
-class Parsed:
-    items: list[Item]
-
-    @property
-    def events(self) -> list[Event]:
-        return [item for item in self.items if isinstance(item, Event)]
-
-    @property
-    def lines(self) -> list[Event]:
-        return [e for e in self.events if e.type == "bank.statement_line"]
-
-    @property
-    def balances(self) -> list[Event]:
-        return [e for e in self.events if e.type == "bank.balance"]
-
-    @property
-    def rejections(self) -> list[Rejection]:
-        return [item for item in self.items if isinstance(item, Rejection)]
-
-    @property
-    def flags(self) -> list[FileFlag]:
-        return [item for item in self.items if isinstance(item, FileFlag)]
-
-    def balance(self, external_id_end: str) -> Event:
-        (found,) = [b for b in self.balances if b.external_id.endswith(external_id_end)]
-        return found
 
 
 def parse(data: bytes, label: str = LABEL, source: str | None = None) -> Parsed:
@@ -85,25 +61,8 @@ def statement(*fields: str, crlf: bool = False) -> bytes:
     return ("\r\n" if crlf else "\n").join(fields).encode()
 
 
-def sample_paths() -> list[object]:
-    paths: list[object] = [
-        pytest.param(p, id=f"copy/{p.name}")
-        for p in sorted(FIXTURES.glob("*.txt"))
-        if not p.name.startswith("LICENSE")
-    ]
-    if SHARED.is_dir():
-        paths += [
-            pytest.param(p, id=f"shared/{p.name}")
-            for p in sorted(SHARED.glob("*.txt"))
-            if not p.name.startswith("LICENSE")
-        ]
-    else:
-        paths.append(
-            pytest.param(
-                None, marks=pytest.mark.skip(reason=f"shared samples not present at {SHARED}")
-            )
-        )
-    return paths
+def is_sample(path: Path) -> bool:
+    return not path.name.startswith("LICENSE")
 
 
 def entry_lines(data: bytes) -> list[int]:
@@ -114,21 +73,15 @@ def entry_lines(data: bytes) -> list[int]:
 
 def assert_contract(parsed: Parsed, data: bytes, label: str = LABEL) -> None:
     """Only events, rejections and flags; everything located; no :61: lost or doubled."""
-    for item in parsed.items:
-        assert isinstance(item, Event | Rejection | FileFlag), item
-        if not isinstance(item, Event):
-            assert item.location.file == label
+    assert_only_items(parsed.items, label)
     for rejection in parsed.rejections:
         assert rejection.location.line is not None
         assert rejection.reason
+    assert_statement_events(parsed.events)
     for event in parsed.events:
-        assert event.type in ("bank.statement_line", "bank.balance")
-        assert re.fullmatch(SOURCE_PATTERN, event.source)
         assert event.amount is not None
         assert event.amount >= 0
         assert event.direction in ("credit", "debit")
-    ids = [(e.source, e.external_id) for e in parsed.events]
-    assert len(ids) == len(set(ids))
     lines = entry_lines(data)
     from_entries = [e for e in parsed.lines] + [
         r for r in parsed.rejections if r.location.field == ":61:"
@@ -139,7 +92,7 @@ def assert_contract(parsed: Parsed, data: bytes, label: str = LABEL) -> None:
 # --- every sample -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sample_paths())
+@pytest.mark.parametrize("path", sample_params(FIXTURES, SHARED, "*.txt", keep=is_sample))
 def test_every_sample_parses_or_is_rejected_with_located_errors(path: Path) -> None:
     data = path.read_bytes()
 
@@ -184,21 +137,13 @@ EXPECTED: dict[str, tuple[int, int, int, list[str]]] = {
 
 
 def test_the_expectations_cover_every_sample() -> None:
-    names = {p.name for p in FIXTURES.glob("*.txt") if not p.name.startswith("LICENSE")}
+    names = {p.name for p in FIXTURES.glob("*.txt") if is_sample(p)}
     assert names == set(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_sample_gives_exactly_its_lines_balances_and_flags(name: str) -> None:
-    parsed = sample(name)
-
-    lines, balances, rejections, flags = EXPECTED[name]
-    assert (len(parsed.lines), len(parsed.balances), len(parsed.rejections)) == (
-        lines,
-        balances,
-        rejections,
-    )
-    assert [f.code for f in parsed.flags] == flags
+    assert_sample_counts(sample(name), EXPECTED[name])
 
 
 # Every balance_mismatch below was recomputed by hand from the file: these samples are test data
@@ -661,19 +606,11 @@ def test_sniff_tells_mt940_from_other_files() -> None:
 
 # --- properties -------------------------------------------------------------------------------
 
-SAMPLES = sorted(p for p in FIXTURES.glob("*.txt") if not p.name.startswith("LICENSE"))
-PROPERTY = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SAMPLES = sorted(p for p in FIXTURES.glob("*.txt") if is_sample(p))
 
 
-def assert_only_items(parsed: Parsed) -> None:
-    for item in parsed.items:
-        assert isinstance(item, Event | Rejection | FileFlag)
-        if not isinstance(item, Event):
-            assert item.location.file == LABEL
+def assert_located(parsed: Parsed) -> None:
+    assert_only_items(parsed.items, LABEL)
     assert all(r.location.line is not None for r in parsed.rejections)
 
 
@@ -682,21 +619,13 @@ def assert_only_items(parsed: Parsed) -> None:
 def test_truncated_samples_never_raise(path: Path, fraction: float) -> None:
     data = path.read_bytes()
 
-    assert_only_items(parse(data[: int(len(data) * fraction)]))
+    assert_located(parse(data[: int(len(data) * fraction)]))
 
 
 @PROPERTY
-@given(
-    st.sampled_from(SAMPLES),
-    st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.binary(max_size=3)), max_size=8),
-)
+@given(st.sampled_from(SAMPLES), BYTE_EDITS)
 def test_byte_mutated_samples_never_raise(path: Path, edits: list[tuple[float, bytes]]) -> None:
-    data = bytearray(path.read_bytes())
-    for where, replacement in edits:
-        position = int(len(data) * where)
-        data[position : position + 1] = replacement
-
-    assert_only_items(parse(bytes(data)))
+    assert_located(parse(edited(path.read_bytes(), edits)))
 
 
 FIELD_TEXT = st.text(alphabet="ABCZabz019 ?/+.,:>-{}\t\xdf²٣", max_size=40)
@@ -708,7 +637,7 @@ def test_random_lines_never_raise(lines: list[bytes]) -> None:
     tags = [b":20:", b":25:", b":28C:", b":60F:", b":61:", b":86:", b":62F:", b":65:", b"-", b""]
     data = b"\n".join(tags[i % len(tags)] + line for i, line in enumerate(lines))
 
-    assert_only_items(parse(data))
+    assert_located(parse(data))
 
 
 ENTRY = st.tuples(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,22 +16,22 @@ from recoup.adapters.connectors.webhooks import paypal
 from recoup.domain.detection.detectors import Detectors, WindowState
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
+from tests.integration.connectors.support import (
+    FIXTURES_ROOT,
+    JSON_VALUES,
+    Result,
+    assert_no_mapping_error,
+    assert_results,
+    only_event,
+)
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "paypal"
-
-Result = Event | Rejection
+FIXTURES = FIXTURES_ROOT / "paypal"
 
 
 def mapped(name_or_body: str | bytes) -> list[Result]:
     body = (FIXTURES / name_or_body).read_bytes() if isinstance(name_or_body, str) else name_or_body
     return paypal.events_from_payload(body, received_at=RECEIVED, label="POST /hooks/paypal")
-
-
-def only_event(results: list[Result]) -> Event:
-    assert len(results) == 1, results
-    assert isinstance(results[0], Event), results[0]
-    return results[0]
 
 
 @pytest.mark.parametrize(
@@ -233,19 +232,6 @@ def test_every_sample_maps_and_is_recognised() -> None:
         assert paypal.FORMAT.sniff(path.name, body[:4096]), path.name
 
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-
-
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=st.sampled_from(
@@ -256,7 +242,7 @@ json_values = st.recursive(
         ]
     ),
     key=st.integers(min_value=0, max_value=50),
-    replacement=json_values,
+    replacement=JSON_VALUES,
     top=st.booleans(),
 )
 def test_mutated_events_never_raise(name: str, key: int, replacement: Any, top: bool) -> None:
@@ -264,14 +250,9 @@ def test_mutated_events_never_raise(name: str, key: int, replacement: Any, top: 
     target = document if top else document["resource"]
     keys = list(target)
     target[keys[key % len(keys)]] = replacement
-    for result in mapped(json.dumps(document).encode()):
-        assert isinstance(result, Event | Rejection)
-        if isinstance(result, Rejection):
-            assert result.code != "mapping_error", result
+    assert_no_mapping_error(mapped(json.dumps(document).encode()))
 
 
 @given(st.binary(max_size=400))
 def test_random_bytes_never_raise(body: bytes) -> None:
-    results = mapped(body)
-    assert results
-    assert all(isinstance(r, Event | Rejection) for r in results)
+    assert_results(mapped(body))

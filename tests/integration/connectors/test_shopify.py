@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,12 +17,20 @@ from recoup.adapters.connectors.webhooks import shopify
 from recoup.domain.detection.detectors import Detectors, WindowState
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
+from tests.integration.connectors.support import (
+    FIXTURES_ROOT,
+    JSON_VALUES,
+    SHARED_ROOT,
+    Result,
+    assert_no_mapping_error,
+    assert_results,
+    assert_well_formed,
+    only_event,
+)
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "shopify"
-SHARED = Path("/work/shared/fixtures/shopify")
-
-Result = Event | Rejection
+FIXTURES = FIXTURES_ROOT / "shopify"
+SHARED = SHARED_ROOT / "shopify"
 
 
 def capture(name: str) -> bytes:
@@ -33,23 +40,6 @@ def capture(name: str) -> bytes:
 def parse(body: bytes, label: str = "saved.json", topic: str | None = None) -> list[Result]:
     fmt = shopify.shopify_format(topic) if topic else shopify.FORMAT
     return list(fmt.parse(body, ParseContext(label, RECEIVED)))  # type: ignore[arg-type]
-
-
-def only_event(results: list[Result]) -> Event:
-    assert len(results) == 1, results
-    assert isinstance(results[0], Event), results[0]
-    return results[0]
-
-
-def assert_well_formed(results: list[Any], label: str) -> None:
-    assert results, label
-    for result in results:
-        if isinstance(result, Rejection):
-            assert result.location.file == label
-            assert result.code != "mapping_error", result
-        else:
-            assert isinstance(result, Event)
-            assert result.source == "shopify"
 
 
 # -- ids ------------------------------------------------------------------------------------------
@@ -330,7 +320,7 @@ def test_every_shared_shopify_sample_maps_or_is_a_located_rejection() -> None:
         if path.name == "index.json":
             continue
         results = parse(path.read_bytes(), path.name)
-        assert_well_formed(results, path.name)
+        assert_well_formed(results, path.name, "shopify")
         seen += 1
     for path in sorted((SHARED / "shopify-python-api").glob("*.json")):
         document = json.loads(path.read_text())
@@ -341,7 +331,7 @@ def test_every_shared_shopify_sample_maps_or_is_a_located_rejection() -> None:
         records = value if isinstance(value, list) else [value]
         body = b"\n".join(json.dumps(r).encode() for r in records)
         results = parse(body, path.name, topic=_REST_TOPICS.get(root, f"{root}/update"))
-        assert_well_formed(results, path.name)
+        assert_well_formed(results, path.name, "shopify")
         seen += 1
     assert seen >= 55
 
@@ -377,18 +367,6 @@ def test_tracked_shared_captures_become_events() -> None:
 
 # -- hostile bodies -------------------------------------------------------------------------------
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(
@@ -402,21 +380,16 @@ json_values = st.recursive(
         ]
     ),
     key=st.integers(min_value=0, max_value=200),
-    replacement=json_values,
+    replacement=JSON_VALUES,
 )
 def test_mutated_captures_never_raise(name: str, key: int, replacement: Any) -> None:
     document = json.loads(capture(name))
     body = document["body"]
     keys = list(body)
     body[keys[key % len(keys)]] = replacement
-    for result in parse(json.dumps(document).encode(), name):
-        assert isinstance(result, Event | Rejection)
-        if isinstance(result, Rejection):
-            assert result.code != "mapping_error", result
+    assert_no_mapping_error(parse(json.dumps(document).encode(), name))
 
 
 @given(st.binary(max_size=400), st.sampled_from([None, "orders/create", "disputes/update"]))
 def test_random_bytes_never_raise(body: bytes, topic: str | None) -> None:
-    results = shopify.events_from_payload(body, received_at=RECEIVED, label="x", topic=topic)
-    assert results
-    assert all(isinstance(r, Event | Rejection) for r in results)
+    assert_results(shopify.events_from_payload(body, received_at=RECEIVED, label="x", topic=topic))

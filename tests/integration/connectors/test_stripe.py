@@ -4,7 +4,6 @@ that are partial, declines the detectors can classify, and bodies that never mak
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,12 +18,20 @@ from recoup.adapters.connectors.webhooks import stripe
 from recoup.domain.detection.detectors import Detectors, WindowState
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event, event_id_for
+from tests.integration.connectors.support import (
+    FIXTURES_ROOT,
+    JSON_VALUES,
+    SHARED_ROOT,
+    Result,
+    assert_no_mapping_error,
+    assert_results,
+    assert_well_formed,
+    only_event,
+)
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "stripe"
-SHARED = Path("/work/shared/fixtures/stripe")
-
-Result = Event | Rejection
+FIXTURES = FIXTURES_ROOT / "stripe"
+SHARED = SHARED_ROOT / "stripe"
 
 
 def envelope(
@@ -47,30 +54,9 @@ def mapped(document: dict[str, Any] | bytes, **kwargs: Any) -> list[Result]:
     )
 
 
-def only_event(results: list[Result]) -> Event:
-    assert len(results) == 1, results
-    event = results[0]
-    assert isinstance(event, Event), event
-    return event
-
-
 def load(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text())
     return data
-
-
-def assert_well_formed(results: Sequence[object], label: str) -> None:
-    """Every result is an event or a located rejection; a mapper bug never hides as one."""
-    assert results, f"{label}: nothing came out"
-    for result in results:
-        if isinstance(result, Rejection):
-            assert result.location.file == label
-            assert result.code != "mapping_error", result
-            assert result.reason
-        else:
-            assert isinstance(result, Event)
-            assert result.source == "stripe"
-            assert result.occurred_at.tzinfo is not None
 
 
 # -- the dispute lifecycle (dj-stripe fixtures) ---------------------------------------------------
@@ -545,25 +531,25 @@ def test_every_shared_stripe_sample_maps_or_is_a_located_rejection() -> None:
         if path.name == "index.json":
             continue
         parsed = list(stripe.FORMAT.parse(path.read_bytes(), ParseContext(path.name, RECEIVED)))
-        assert_well_formed(parsed, path.name)
+        assert_well_formed(parsed, path.name, "stripe")
         seen += 1
     for path in _shared("pay-rails-events"):
         results = stripe.events_from_payload(
             path.read_bytes(), received_at=RECEIVED, label=path.name, event_type=path.stem
         )
-        assert_well_formed(results, path.name)
+        assert_well_formed(results, path.name, "stripe")
         seen += 1
     for path in _shared("dj-stripe-fixtures"):
         body = json.dumps(_as_event(load(path), path.stem)).encode()
         results = stripe.events_from_payload(body, received_at=RECEIVED, label=path.name)
-        assert_well_formed(results, path.name)
+        assert_well_formed(results, path.name, "stripe")
         seen += 1
     openapi = SHARED / "stripe-openapi" / "fixtures3.json"
     if openapi.is_file():
         for name, obj in load(openapi)["resources"].items():
             body = json.dumps(_as_event(obj, name.replace(".", "_"))).encode()
             results = stripe.events_from_payload(body, received_at=RECEIVED, label=name)
-            assert_well_formed(results, name)
+            assert_well_formed(results, name, "stripe")
             seen += 1
     assert seen > 250
 
@@ -595,18 +581,6 @@ _SAMPLES = [
     (FIXTURES / "hookdeck" / "invoice.paid.json", None),
 ]
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-
 
 def _mutate(value: Any, path: list[int], replacement: Any) -> Any:
     """Replace the node that ``path`` picks (by index into the keys or items) with
@@ -627,7 +601,7 @@ def _mutate(value: Any, path: list[int], replacement: Any) -> Any:
 @given(
     sample=st.sampled_from(_SAMPLES),
     path=st.lists(st.integers(min_value=0, max_value=200), max_size=6),
-    replacement=json_values,
+    replacement=JSON_VALUES,
 )
 def test_mutated_samples_never_raise(
     sample: tuple[Path, str | None], path: list[int], replacement: Any
@@ -639,14 +613,9 @@ def test_mutated_samples_never_raise(
     elif event_type is not None:
         document = envelope(event_type, document["object"])
     body = json.dumps(_mutate(document, path, replacement)).encode()
-    for result in mapped(body):
-        assert isinstance(result, Event | Rejection)
-        if isinstance(result, Rejection):
-            assert result.code != "mapping_error", result
+    assert_no_mapping_error(mapped(body))
 
 
 @given(st.binary(max_size=500))
 def test_random_bytes_never_raise(body: bytes) -> None:
-    results = mapped(body)
-    assert results
-    assert all(isinstance(r, Event | Rejection) for r in results)
+    assert_results(mapped(body))

@@ -62,10 +62,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+from recoup.adapters.connectors.bankfiles._common import full_year, midnight
 from recoup.adapters.connectors.base import FileFlag, Item, ParseContext
 from recoup.domain.errors import Location
 from recoup.domain.ingestion.canonical import Rejection, build_event
@@ -186,17 +187,13 @@ def _yymmdd(text: str) -> date | None:
         return None
     yy, mm, dd = int(text[:2]), int(text[2:4]), int(text[4:])
     try:
-        return date(2000 + yy if yy < 70 else 1900 + yy, mm, dd)
+        return date(full_year(yy), mm, dd)
     except ValueError:
         return None
 
 
 def _hhmm(text: str) -> bool:
     return len(text) == 4 and _digits(text) and int(text[:2]) < 24 and int(text[2:]) < 60
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _clean(text: str) -> str | None:
@@ -1301,7 +1298,7 @@ class _EntryReader:
         if effective is not None and (
             created is None or abs((effective - created).days) <= PLAUSIBLE_DAYS
         ):
-            return _midnight(effective)
+            return midnight(effective)
         if created is None:
             raise self._fail(
                 "invalid_field",
@@ -1313,7 +1310,7 @@ class _EntryReader:
         attributes["occurred_at_from"] = "file_creation_date"
         attributes.pop("effective_entry_date", None)
         attributes["effective_entry_date_raw"] = batch.effective_raw
-        return _midnight(created)
+        return midnight(created)
 
     # -- addenda ------------------------------------------------------------------------------
 

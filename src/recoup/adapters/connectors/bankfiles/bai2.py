@@ -39,10 +39,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from recoup.adapters.connectors.bankfiles._common import (
+    account_source,
+    decode_text,
+    full_year,
+    midnight,
+)
 from recoup.adapters.connectors.base import FileFlag, Item, ParseContext
 from recoup.domain.errors import InvalidInputError, Location
 from recoup.domain.ingestion.canonical import Rejection, build_event
@@ -358,15 +364,6 @@ class _Record:
         return _Fields(self.content.split(","))
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
 def _records(text: str) -> Iterator[_Record | tuple[int, str]]:
     """Logical records, or ``(line, text)`` for an ``88`` with nothing to continue.
 
@@ -442,8 +439,7 @@ def _date(text: str, what: str) -> date:
     try:
         if len(text) != 6 or not _DIGITS.fullmatch(text):
             raise ValueError
-        year = int(text[:2])
-        return date(2000 + year if year < 70 else 1900 + year, int(text[2:4]), int(text[4:]))
+        return date(full_year(int(text[:2])), int(text[2:4]), int(text[4:]))
     except ValueError:
         raise _BadRecord(f"{what} {text!r} is not a valid YYMMDD date") from None
 
@@ -579,17 +575,6 @@ class _FileState:
     records: int = 0
     groups: int = 0
     totals: int = 0
-
-
-_SOURCE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def _source_for(account: str) -> str:
-    return "bank:" + (_SOURCE_UNSAFE.sub("-", account).strip("-")[:95] or "unknown")
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _money(minor: int, currency: str) -> str:
@@ -754,10 +739,10 @@ class _Parser:
             attributes["funds_type"] = _FUNDS_TYPES[summary.funds]
             attributes.update(summary.availability)
         fields = {
-            "source": self.context.source or _source_for(account.number),
+            "source": self.context.source or account_source(account.number),
             "external_id": f"{account.key}:{summary.code}",
             "type": "bank.balance",
-            "occurred_at": _midnight(group.as_of),
+            "occurred_at": midnight(group.as_of),
             "amount_minor": abs(summary.amount),
             "currency": account.currency,
             "direction": "debit" if summary.amount < 0 else "credit",
@@ -835,10 +820,10 @@ class _Parser:
         if bank_reference:
             refs["bank_transaction"] = bank_reference
         event: dict[str, Any] = {
-            "source": self.context.source or _source_for(account.number),
+            "source": self.context.source or account_source(account.number),
             "external_id": f"{account.key}:{index}",
             "type": "bank.statement_line",
-            "occurred_at": _midnight(group.as_of),
+            "occurred_at": midnight(group.as_of),
             "status": "interim" if group.modifier == "interim_same_day" else "booked",
             "refs": refs,
             "attributes": attributes,
@@ -885,21 +870,36 @@ class _Parser:
         except _BadRecord as exc:
             yield self.reject(record, str(exc))
         else:
-            for what, stated, found in (
+            yield from self.check_trailer(
+                record,
+                f"file {state.file_id}",
+                "the file holds",
                 ("file control total", total, state.totals),
                 ("number of groups", groups, state.groups),
                 ("number of records", records, state.records),
-            ):
-                if stated is not None and stated != found:
-                    yield self.flag(
-                        record,
-                        "control_total_mismatch",
-                        f"file {state.file_id}: the 99 trailer's {what} is {stated}, "
-                        f"the file holds {found}",
-                    )
+            )
         self.file = _FileState()
 
     # closing sections and checking them
+
+    def check_trailer(
+        self,
+        trailer: _Record,
+        name: str,
+        holds: str,
+        *checks: tuple[str, int | None, int],
+        note: str = "",
+    ) -> Iterator[FileFlag]:
+        """A ``control_total_mismatch`` for each ``(what, stated, found)`` whose trailer value is
+        given and is not what the section (``name``, which ``holds``) was found to hold."""
+        for what, stated, found in checks:
+            if stated is not None and stated != found:
+                yield self.flag(
+                    trailer,
+                    "control_total_mismatch",
+                    f"{name}: the {trailer.code} trailer's {what} is {stated}, "
+                    f"{holds} {found}{note}",
+                )
 
     def close_account(self, trailer: _Record | None) -> Iterator[Item]:
         account = self.account
@@ -927,17 +927,14 @@ class _Parser:
                     if account.unreadable
                     else ""
                 )
-                for what, stated, found in (
+                yield from self.check_trailer(
+                    trailer,
+                    name,
+                    "the account's records add up to",
                     ("control total", stated_total, account.total),
                     ("number of records", records, account.records),
-                ):
-                    if stated is not None and stated != found:
-                        yield self.flag(
-                            trailer,
-                            "control_total_mismatch",
-                            f"{name}: the 49 trailer's {what} is {stated}, the "
-                            f"account's records add up to {found}{note}",
-                        )
+                    note=note,
+                )
         if self.group is not None:
             self.group.totals += stated_total if stated_total is not None else account.total
         yield from self.check_balances(account, trailer)
@@ -1015,17 +1012,14 @@ class _Parser:
             except _BadRecord as exc:
                 yield self.reject(trailer, str(exc))
             else:
-                for what, stated, found in (
+                yield from self.check_trailer(
+                    trailer,
+                    name,
+                    "the group holds",
                     ("group control total", stated_total, group.totals),
                     ("number of accounts", accounts, group.accounts),
                     ("number of records", records, group.records),
-                ):
-                    if stated is not None and stated != found:
-                        yield self.flag(
-                            trailer,
-                            "control_total_mismatch",
-                            f"{name}: the 98 trailer's {what} is {stated}, the group holds {found}",
-                        )
+                )
         self.file.totals += stated_total if stated_total is not None else group.totals
 
 
@@ -1059,7 +1053,7 @@ class Bai2Format:
         return bool(self._HEAD.match(head))
 
     def parse(self, data: bytes, context: ParseContext) -> Iterator[Item]:
-        yield from _Parser(context).parse(_decode(data))
+        yield from _Parser(context).parse(decode_text(data))
 
 
 FORMATS: tuple[Bai2Format, ...] = (Bai2Format(),)

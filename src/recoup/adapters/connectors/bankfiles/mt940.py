@@ -58,10 +58,16 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from recoup.adapters.connectors.bankfiles._common import (
+    account_source,
+    decode_text,
+    full_year,
+    midnight,
+)
 from recoup.adapters.connectors.base import FileFlag, Item, ParseContext
 from recoup.domain.errors import InvalidInputError, Location
 from recoup.domain.ingestion.canonical import Rejection, build_event
@@ -94,15 +100,6 @@ class _Field:
 class _Statement:
     fields: list[_Field] = field(default_factory=list)
     message_type: str | None = None  # from the {2:} block
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")  # German banks' usual charset; never fails
 
 
 def _statements(text: str) -> Iterator[_Statement]:
@@ -181,13 +178,9 @@ def _amount(text: str) -> Decimal:
     return Decimal(text.replace(",", "."))  # "9," and ",5" are fine as "9." and ".5"
 
 
-def _year(two_digits: int) -> int:
-    return 2000 + two_digits if two_digits < 70 else 1900 + two_digits
-
-
 def _date(yymmdd: str) -> date | None:
     try:
-        return date(_year(int(yymmdd[:2])), int(yymmdd[2:4]), int(yymmdd[4:6]))
+        return date(full_year(int(yymmdd[:2])), int(yymmdd[2:4]), int(yymmdd[4:6]))
     except ValueError:
         return None
 
@@ -205,17 +198,6 @@ def _entry_date(value_date: date, mmdd: str) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-_SOURCE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def _source_for(account: str) -> str:
-    return "bank:" + (_SOURCE_UNSAFE.sub("-", account).strip("-")[:95] or "unknown")
 
 
 class _BadField(ValueError):
@@ -508,7 +490,7 @@ class _File:
         label = _statement_label(parts, account)
         problem = self._problem(parts, account, currency)
         key = self.key(f"{parts.reference}:{parts.number}:{anchor}", statement)
-        source = self.context.source or _source_for(account)
+        source = self.context.source or account_source(account)
         common: dict[str, Any] = {"message_type": kind, "statement_reference": parts.reference}
         if parts.number:
             common["statement_number"] = parts.number
@@ -540,7 +522,7 @@ class _File:
                 "source": source,
                 "external_id": f"{key}:{suffix}",
                 "type": "bank.balance",
-                "occurred_at": _midnight(balance.day),
+                "occurred_at": midnight(balance.day),
                 "amount": balance.amount,
                 "currency": balance.currency,
                 "direction": "credit" if balance.mark == "C" else "debit",
@@ -658,7 +640,7 @@ class _File:
             "source": source,
             "external_id": f"{key}:{index}",
             "type": "bank.statement_line",
-            "occurred_at": _midnight(booked_on),
+            "occurred_at": midnight(booked_on),
             "amount": amount,
             "currency": currency,
             "direction": direction,
@@ -827,7 +809,7 @@ class Mt940Format:
     def parse(self, data: bytes, context: ParseContext) -> Iterator[Item]:
         state = _File(context)
         found = False
-        for statement in _statements(_decode(data)):
+        for statement in _statements(decode_text(data)):
             if any(item.tag in _STATEMENT_TAGS for item in statement.fields):
                 found = True
                 yield from state.statement(statement)
@@ -836,7 +818,7 @@ class Mt940Format:
                 Location(context.label, 1),
                 "not_mt940",
                 "not an MT940/MT942 file: no :20: statement or other SWIFT field found",
-                _decode(data[:200]),
+                decode_text(data[:200]),
             )
 
 

@@ -56,7 +56,7 @@ from typing import Any
 
 import msgspec
 
-from recoup.adapters.connectors.webhooks.generic import (
+from recoup.adapters.connectors.webhooks._common import (
     INVALID_PAYLOAD,
     Payload,
     Result,
@@ -75,6 +75,7 @@ from recoup.adapters.connectors.webhooks.generic import (
     text,
     text_of,
     unsupported,
+    unwrap_capture,
 )
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
@@ -377,14 +378,8 @@ def _map_item(
 
 
 def _map(payload: Payload, received_at: datetime, label: str, source: str) -> list[Result]:
-    document, line, raw = payload.data, payload.line, payload.raw
-    if isinstance(document, dict) and "body" in document and "headers" in document:
-        document = document["body"]  # a hookdeck-style capture
-        if isinstance(document, str):
-            try:
-                document = msgspec.json.decode(document)
-            except (ValueError, RecursionError):
-                document = None
+    line, raw = payload.line, payload.raw
+    document, _ = unwrap_capture(payload.data, raw)  # the evidence stays the whole payload
     if isinstance(document, dict) and "NotificationRequestItem" in document:
         document = {"notificationItems": [document]}  # one item saved on its own
     if isinstance(document, dict) and "pspReference" in document and "eventCode" in document:

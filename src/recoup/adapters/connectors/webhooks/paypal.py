@@ -42,9 +42,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
-from recoup.adapters.connectors.webhooks.generic import (
+from recoup.adapters.connectors.webhooks._common import (
     INVALID_PAYLOAD,
     Payload,
     Result,
@@ -61,6 +59,7 @@ from recoup.adapters.connectors.webhooks.generic import (
     reject,
     text,
     unsupported,
+    unwrap_capture,
 )
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
@@ -289,17 +288,8 @@ TRACKED_TYPES = frozenset(HANDLERS)
 
 
 def _map(payload: Payload, received_at: datetime, label: str, source: str) -> list[Result]:
-    document, line, raw = payload.data, payload.line, payload.raw
-    if isinstance(document, dict) and "body" in document and "headers" in document:
-        document = document["body"]  # a hookdeck-style capture
-        if isinstance(document, str):
-            raw = document
-            try:
-                document = msgspec.json.decode(document)
-            except (ValueError, RecursionError):
-                document = None
-        else:
-            raw = msgspec.json.encode(document).decode("utf-8")
+    document, raw = unwrap_capture(payload.data, payload.raw)
+    line = payload.line
     if not isinstance(document, dict):
         return [reject(label, line, INVALID_PAYLOAD, "a PayPal event is a JSON object", raw)]
     event_type = (text(document.get("event_type")) or "").upper()

@@ -52,22 +52,22 @@ one event. Amounts are the decimal strings Shopify sends, in the currency given 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-import msgspec
-
-from recoup.adapters.connectors.webhooks.generic import (
+from recoup.adapters.connectors.webhooks._common import (
     INVALID_PAYLOAD,
     Payload,
+    PayloadContext,
     Result,
     WebhookFormat,
-    build,
+    capture_body,
     decimal,
+    humanise,
     id_text,
     iso,
     items,
@@ -94,18 +94,14 @@ SHOP_HEADER = "X-Shopify-Shop-Domain"
 Fields = dict[str, Any]
 
 
-@dataclass
-class _Ctx:
+@dataclass(kw_only=True)
+class _Ctx(PayloadContext):
+    """One Shopify payload being mapped."""
+
     topic: str
-    raw: str
-    label: str
-    line: int | None
-    source: str
-    received_at: datetime
     webhook_id: str | None
     triggered_at: datetime | None
     shop: str | None
-    results: list[Result] = field(default_factory=list)
 
     def when(self, *candidates: Any) -> tuple[datetime, str | None]:
         """The first readable time among ``candidates``, else the delivery's trigger time,
@@ -146,18 +142,6 @@ class _Ctx:
                 "occurred_at_source": fallback,
             },
         }
-
-    def emit(self, fields: Fields, element: str | None = None) -> None:
-        self.results.append(
-            build(
-                fields,
-                received_at=self.received_at,
-                raw=self.raw,
-                label=self.label,
-                line=self.line,
-                element=element,
-            )
-        )
 
 
 def _gid_tail(gid: Any) -> str | None:
@@ -413,9 +397,7 @@ def _dispute(ctx: _Ctx, dispute: Fields) -> None:
         "direction": direction,
         "status": status or None,
         "reason_code": reason_code,
-        "reason_message": info.description
-        if info
-        else (shopify_reason.replace("_", " ").capitalize() if shopify_reason else None),
+        "reason_message": info.description if info else humanise(shopify_reason),
         "refs": {"dispute": dispute_id, "order": id_text(dispute.get("order_id"))},
     }
     fields["attributes"] |= _id_attributes(dispute) | {
@@ -567,13 +549,7 @@ def _delivery(payload: Payload, topic: str | None, headers: Mapping[str, str] | 
         wrapped = document.get("headers")
         head = {str(k): str(v) for k, v in wrapped.items()} if isinstance(wrapped, dict) else {}
         topic = text(document.get("topic")) or topic
-        document = document["body"]
-        if isinstance(document, str):
-            raw = document
-            with contextlib.suppress(ValueError, RecursionError):
-                document = msgspec.json.decode(document)
-        else:
-            raw = msgspec.json.encode(document).decode("utf-8")
+        document, raw = capture_body(document["body"])
     return _Delivery(
         body=document,
         raw=raw,
@@ -630,25 +606,17 @@ def events_from_payload(
 ) -> list[Event | Rejection]:
     """Map one Shopify delivery. ``headers`` (the request's) give the topic, the webhook id
     and the trigger time; ``topic`` names the topic when there are no headers. Never raises."""
-
-    def mapper(payload: Payload, at: datetime, where: str, src: str) -> list[Result]:
-        return _map(payload, at, where, src, topic, headers)
-
-    return map_body(body, received_at, label, source, mapper)
+    return map_body(body, received_at, label, source, partial(_map, topic=topic, headers=headers))
 
 
 def shopify_format(topic: str | None = None) -> WebhookFormat:
     """The ``shopify-webhooks`` file format; ``topic`` applies to plain bodies without one."""
-
-    def mapper(payload: Payload, at: datetime, where: str, src: str) -> list[Result]:
-        return _map(payload, at, where, src, topic)
-
     return WebhookFormat(
         name="shopify-webhooks",
         description="Shopify webhook bodies (hookdeck captures, {topic, body} lines, or plain "
         "bodies with a topic)",
         default_source=DEFAULT_SOURCE,
-        mapper=mapper,
+        mapper=partial(_map, topic=topic),
         markers=(rb"(?i)x-shopify-topic", rb"gid://shopify/"),
     )
 

@@ -59,18 +59,18 @@ refund, payout, subscription, order = ``metadata.order_id``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-import msgspec
-
-from recoup.adapters.connectors.webhooks.generic import (
+from recoup.adapters.connectors.webhooks._common import (
     INVALID_PAYLOAD,
     Payload,
+    PayloadContext,
     Result,
     WebhookFormat,
-    build,
+    humanise,
     id_text,
     integer,
     iso,
@@ -83,6 +83,7 @@ from recoup.adapters.connectors.webhooks.generic import (
     reject,
     text,
     unsupported,
+    unwrap_capture,
 )
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
@@ -93,21 +94,15 @@ DEFAULT_SOURCE = "stripe"
 Fields = dict[str, Any]
 
 
-@dataclass
-class _Ctx:
+@dataclass(kw_only=True)
+class _Ctx(PayloadContext):
     """One Stripe event being mapped."""
 
     event_id: str
     event_type: str
     occurred_at: datetime
-    raw: str
-    label: str
-    line: int | None
-    source: str
-    received_at: datetime
     account: str | None = None
     livemode: bool | None = None
-    results: list[Result] = field(default_factory=list)
 
     def base(self, type_: str, *, external_id: str | None = None) -> Fields:
         return {
@@ -122,21 +117,6 @@ class _Ctx:
                 "livemode": self.livemode,
             },
         }
-
-    def emit(self, fields: Fields, element: str | None = None) -> None:
-        self.results.append(
-            build(
-                fields,
-                received_at=self.received_at,
-                raw=self.raw,
-                label=self.label,
-                line=self.line,
-                element=element,
-            )
-        )
-
-    def refuse(self, code: str, reason: str, field_: str | None = None) -> None:
-        self.results.append(reject(self.label, self.line, code, reason, self.raw, field=field_))
 
 
 class _BadAmount(Exception):
@@ -175,10 +155,6 @@ def _card(o: Fields) -> Fields:
 
 def _network(card: Fields) -> str | None:
     return network_name(card.get("network")) or network_name(card.get("brand"))
-
-
-def _humanise(code: str | None) -> str | None:
-    return code.replace("_", " ").capitalize() if code else None
 
 
 # -- charges and payment intents ------------------------------------------------------------------
@@ -347,7 +323,7 @@ def _dispute_reason(dispute: Fields) -> tuple[str | None, str | None, Fields]:
         reason_code = namespaced(namespace, network_code)
     else:
         reason_code = namespaced("stripe", stripe_reason)
-    message = info.description if info else _humanise(stripe_reason)
+    message = info.description if info else humanise(stripe_reason)
     attributes = {
         "network": network,
         "network_reason_code": network_code,
@@ -407,7 +383,7 @@ def _early_fraud_warning(ctx: _Ctx, warning: Fields) -> None:
     }
     fields |= {
         "reason_code": namespaced("stripe", fraud_type),
-        "reason_message": _humanise(fraud_type),
+        "reason_message": humanise(fraud_type),
     }
     fields["attributes"] |= {
         "actionable": warning.get("actionable"),
@@ -459,7 +435,7 @@ def _refund(ctx: _Ctx, refund: Fields, charge: Fields | None, index: int | None)
             "canceled" if status == "canceled" else None
         )
         fields["reason_code"] = namespaced("stripe", failure)
-        fields["reason_message"] = _humanise(failure)
+        fields["reason_message"] = humanise(failure)
     refund_amount = integer(refund.get("amount"))
     charge_amount = integer(charge.get("amount"))
     refunded = integer(charge.get("amount_refunded"))
@@ -520,7 +496,7 @@ def _payout(ctx: _Ctx, payout: Fields) -> None:
     if type_ == "payout.failed":
         code = text(payout.get("failure_code"))
         fields["reason_code"] = namespaced("stripe", code)
-        fields["reason_message"] = text(payout.get("failure_message")) or _humanise(code)
+        fields["reason_message"] = text(payout.get("failure_message")) or humanise(code)
     fields["attributes"] |= {
         "arrival_date": iso(parse_time(payout.get("arrival_date"))),
         "method": text(payout.get("method")),
@@ -565,19 +541,6 @@ HANDLERS: dict[str, _Handler] = {
 TRACKED_TYPES = frozenset(HANDLERS)
 
 
-def _unwrap(document: Any, raw: str) -> tuple[Any, str]:
-    """A hookdeck capture ``{headers, body, topic}`` -> its body (and the body's text)."""
-    if isinstance(document, dict) and "body" in document and "headers" in document:
-        body = document["body"]
-        if isinstance(body, str):
-            try:
-                return msgspec.json.decode(body), body
-            except (ValueError, RecursionError):
-                return body, body
-        return body, msgspec.json.encode(body).decode("utf-8")
-    return document, raw
-
-
 def _map(
     payload: Payload,
     received_at: datetime,
@@ -585,7 +548,7 @@ def _map(
     source: str,
     event_type: str | None = None,
 ) -> list[Result]:
-    document, raw = _unwrap(payload.data, payload.raw)
+    document, raw = unwrap_capture(payload.data, payload.raw)
     line = payload.line
     if not isinstance(document, dict):
         return [reject(label, line, INVALID_PAYLOAD, "a Stripe event is a JSON object", raw)]
@@ -652,22 +615,14 @@ def events_from_payload(
 ) -> list[Event | Rejection]:
     """Map one Stripe delivery (or a saved body: JSON Lines of events, a hookdeck capture, a
     bare ``data`` envelope with ``event_type``). Never raises."""
-
-    def mapper(payload: Payload, at: datetime, where: str, src: str) -> list[Result]:
-        return _map(payload, at, where, src, event_type)
-
-    return map_body(body, received_at, label, source, mapper)
-
-
-def _file_mapper(payload: Payload, at: datetime, where: str, src: str) -> list[Result]:
-    return _map(payload, at, where, src)
+    return map_body(body, received_at, label, source, partial(_map, event_type=event_type))
 
 
 FORMAT = WebhookFormat(
     name="stripe-events",
     description="Stripe webhook events (one per file, JSON Lines, or hookdeck captures)",
     default_source=DEFAULT_SOURCE,
-    mapper=_file_mapper,
+    mapper=_map,
     markers=(rb'"object"\s*:\s*"event"', rb'(?i)"stripe-signature"'),
 )
 
