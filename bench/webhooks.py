@@ -107,7 +107,7 @@ def _free_port() -> int:
 class Server:
     """``python -m recoup serve`` on a free loopback port."""
 
-    def __init__(self, db_url: str, log: Path, *, baseline: bool) -> None:
+    def __init__(self, db_url: str, log: Path, *, baseline: bool, workers: int = 1) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -120,6 +120,7 @@ class Server:
         }
         if baseline:
             env |= {"RECOUP_WEBHOOKS__MAX_BATCH": "1", "RECOUP_WEBHOOKS__MAX_WAIT_MS": "0"}
+        env["RECOUP_SERVER__WORKERS"] = str(workers)
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "recoup", "serve", "--port", str(self.port)],
@@ -359,11 +360,12 @@ def run(
     concurrency: int,
     warmup: int,
     kind: str,
+    workers: int = 1,
 ) -> RunResult:
     context = multiprocessing.get_context("fork")
     with store(backend, folder) as db_url:
         log = folder / f"serve-{'baseline' if baseline else 'group'}-{backend}.log"
-        server = Server(db_url, log, baseline=baseline)
+        server = Server(db_url, log, baseline=baseline, workers=workers)
         try:
             url = f"{server.url}/hooks/{SOURCE}"
             with httpx.Client(timeout=60) as client:  # warm the server up, then forget it
@@ -436,6 +438,9 @@ def main() -> None:
     )
     parser.add_argument("--warmup", type=int, default=200, help="deliveries before the clock")
     parser.add_argument("--backends", default="sqlite", help="sqlite,postgresql")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (server CPU counts the parent)"
+    )
     args = parser.parse_args()
 
     print(
@@ -472,6 +477,7 @@ def main() -> None:
                     concurrency=args.concurrency,
                     warmup=args.warmup,
                     kind=args.client,
+                    workers=args.workers,
                 )
                 rate = r.deliveries * args.per_delivery / r.seconds
                 rates[label] = rate

@@ -104,6 +104,7 @@ class WebhookSettings(_Section):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64, description="server processes")
 
 
 class SecuritySettings(_Section):

@@ -32,7 +32,7 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, db: Path, *, commit_delay_ms: int = 0) -> None:
+    def __init__(self, db: Path, *, commit_delay_ms: int = 0, workers: int = 1) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("RECOUP_")}
@@ -48,7 +48,8 @@ class Server:
         self.log_path = db.with_name(f"serve-{self.port}.log")
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "recoup", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "recoup", "serve", "--port", str(self.port),
+                 "--workers", str(workers)],
                 env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -231,3 +232,36 @@ def test_a_server_killed_before_commit_never_answers_2xx_and_the_redelivery_land
     assert (first.status_code, first.json()["new"]) == (200, 1)
     assert (second.status_code, second.json()["duplicates"]) == (200, 1)
     assert count(db, "events") == 1
+
+
+def test_two_worker_processes_share_one_store_without_losing_or_doubling(db: Path) -> None:
+    srv = Server(db, workers=2)
+    try:
+        with httpx.Client(timeout=30) as client:
+
+            def send(n: int) -> int:
+                body = canonical(f"w{n % 25}")
+                signature = sign_generic(body, SECRET, timestamp=datetime.now(UTC))
+                headers = {"X-Recoup-Signature": signature}
+                response = client.post(f"{srv.url}/hooks/acme", content=body, headers=headers)
+                return response.status_code
+
+            results: list[int] = []
+            threads = [
+                threading.Thread(target=lambda n=n: results.append(send(n))) for n in range(50)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        srv.stop()
+
+    assert results == [200] * 50
+    assert count(db, "events") == 25
+    assert count(db, "cases") == 25
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        seqs = conn.exec_driver_sql("SELECT seq FROM audit_log ORDER BY seq").scalars().all()
+    engine.dispose()
+    assert seqs == list(range(1, len(seqs) + 1))

@@ -129,10 +129,13 @@ def config_show() -> None:
 def serve_command(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="server processes, each with its own group commit")
+    ] = None,
 ) -> None:
     """Run the HTTP server: POST /hooks/{source} for the webhook sources in
     RECOUP_WEBHOOKS__SOURCES, with group commit."""
-    app = get_app()
+    app = get_app()  # applies pending migrations once, before any worker starts
     settings = app.settings.server
     sources = ", ".join(app.settings.webhooks.sources) or "none configured"
     console.print(f"webhook sources: {sources}")
@@ -141,6 +144,7 @@ def serve_command(
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
+        workers=workers or settings.workers,
         access_log=False,
         timeout_graceful_shutdown=10,
     )
