@@ -62,7 +62,7 @@ def detect_format(name: str, head: bytes) -> FileFormat | None:
     if _looks_canonical(name, head):
         return None
     raise InvalidInputError(
-        f"cannot tell the format of {name}; give one with --format ({', '.join(format_names())})"
+        f"cannot tell the format of {name}; give one with --format (`recoup formats` lists them)"
     )
 
 
