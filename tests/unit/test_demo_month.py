@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from recoup.adapters.simulation import demo_month
+from recoup.adapters.simulation import demo_simulation
 from recoup.adapters.simulation.demo_month import (
     DUPLICATE_WINDOW_SECONDS,
     MASTERCARD_DECLINES,
@@ -285,7 +285,7 @@ def test_a_naive_start_is_refused() -> None:
 def test_colliding_amounts_are_nudged_apart(monkeypatch: pytest.MonkeyPatch) -> None:
     """With every basket at exactly the median, repeat buyers collide all the time; the
     generator must still leave only the injected duplicates."""
-    monkeypatch.setattr(demo_month, "AMOUNT_SIGMA", 0.0)
+    monkeypatch.setattr(demo_simulation, "AMOUNT_SIGMA", 0.0)
     records = _decode(list(demo_lines(DemoSpec(payments=3000, days=1))))
     amounts = Counter(r["amount"] for r in records if r["type"] == "payment.succeeded")
     assert len(amounts) > 1
