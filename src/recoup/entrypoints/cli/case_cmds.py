@@ -77,7 +77,9 @@ def show_command(
                  f"{case.breakpoint})"),
         ("entity", f"{case.entity_kind}:{case.entity_key}"),
         ("status", f"{case.status.value}; tier {case.tier.value}"
-                   + ("; automation paused" if case.pauses_automation else "")),
+                   + ("; automation paused" if case.pauses_automation else "")
+                   + (f"; outcome {case.outcome}" if case.outcome else "")
+                   + (f" at {case.resolved_at.isoformat()}" if case.resolved_at else "")),
         ("owner", f"{case.owner_team} (queue {case.queue})"),
         ("money at stake", money(case.amount, case.currency)),
         ("opened", case.opened_at.isoformat()),
