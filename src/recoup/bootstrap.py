@@ -81,5 +81,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         echo=settings.database.echo,
         sqlite_synchronous=settings.database.sqlite_synchronous,
     )
-    detectors = Detectors(DetectionSettings(duplicate_window=settings.detection.duplicate_window))
+    detectors = Detectors(
+        DetectionSettings(
+            duplicate_window=settings.detection.duplicate_window,
+            high_value_thresholds=settings.detection.high_value_thresholds,
+        )
+    )
     return App(settings=settings, engine=engine, clock=clock or SystemClock(), detectors=detectors)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import (
@@ -27,7 +28,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from recoup.domain.errors import ConfigurationError
+from recoup.domain.detection.detectors import DEFAULT_HIGH_VALUE_THRESHOLDS
+from recoup.domain.errors import ConfigurationError, InvalidInputError
+from recoup.domain.money import check_amount, is_currency
 
 PREFIX = "RECOUP_"
 DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused outside dev
@@ -72,9 +75,29 @@ class DetectionSettings(_Section):
         default=60, ge=1, description="same customer, amount and currency within this window"
     )
 
+    high_value_thresholds: dict[str, Decimal] = Field(
+        default_factory=lambda: dict(DEFAULT_HIGH_VALUE_THRESHOLDS),
+        description='JSON: {"EUR": "5000", "JPY": "750000"}; an order or authorisation at or '
+        "above its currency's amount is reviewed; a currency left out is never flagged",
+    )
+
     @property
     def duplicate_window(self) -> timedelta:
         return timedelta(minutes=self.duplicate_charge_window_minutes)
+
+    @field_validator("high_value_thresholds")
+    @classmethod
+    def _thresholds(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for currency, threshold in value.items():
+            if not is_currency(currency):
+                raise ValueError(f"unknown ISO 4217 currency code {currency!r}")
+            try:
+                check_amount(threshold, currency)
+            except InvalidInputError as exc:
+                raise ValueError(f"{currency}: {exc.message}") from None
+            if threshold <= 0:
+                raise ValueError(f"{currency}: the threshold must be positive")
+        return value
 
 
 class WebhookSource(_Section):

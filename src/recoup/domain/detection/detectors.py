@@ -4,18 +4,25 @@ window entries they ask for and stores the ones they add.
 
 Detection is deterministic: events are handled in (occurred_at, id) order, so the same input
 gives the same findings however it was batched.
+
+Stateless rules (one event is enough evidence) take ``(event, detected_at)`` and return a
+finding or None. Each declares the event types it reads; :class:`Detectors` turns that into a
+dict from event type to rules on first use, so an event no rule cares about costs one lookup.
+The rules beside the ones here live in ``rules_payments``, ``rules_bank`` and ``rules_orders``
+(imported when the dispatch is first built: they use the helpers of this module).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 
 from recoup.domain.detection.declines import FRAUD_REASONS, classify_decline
 from recoup.domain.detection.findings import Finding, finding_id
-from recoup.domain.detection.taxonomy import Tier
+from recoup.domain.detection.taxonomy import Tier, finding_type
 from recoup.domain.ingestion.event import Event
 from recoup.domain.money import currency_exponent, format_money
 
@@ -25,6 +32,26 @@ DEFAULT_DUPLICATE_WINDOW = timedelta(hours=1)
 FAILED_PAYMENT_TYPES = frozenset(
     {"payment.failed", "invoice.payment_failed", "subscription.payment_failed"}
 )
+DISPUTE_TYPES = frozenset({"dispute.opened", "dispute.inquiry_opened"})
+REFUND_FAILED_TYPES = frozenset({"refund.failed"})
+
+# An order or authorisation at or above this amount pauses for a fraud review. About 5,000 in
+# the major currencies; 750,000 JPY is the same order of magnitude. A currency that is not
+# listed is never flagged: a threshold is not guessed through an exchange rate.
+DEFAULT_HIGH_VALUE_THRESHOLDS: Mapping[str, Decimal] = MappingProxyType(
+    {
+        "EUR": Decimal(5000),
+        "USD": Decimal(5000),
+        "GBP": Decimal(5000),
+        "JPY": Decimal(750_000),
+    }
+)
+
+StatelessRule = Callable[[Event, datetime], Finding | None]
+"""A rule that needs one event: ``(event, detected_at) -> Finding | None``."""
+
+RuleSpec = tuple[frozenset[str], StatelessRule]
+"""A stateless rule and the event types it reads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +102,10 @@ class Detection:
 @dataclass(frozen=True, slots=True)
 class DetectionSettings:
     duplicate_window: timedelta = DEFAULT_DUPLICATE_WINDOW
+    high_value_thresholds: Mapping[str, Decimal] = field(
+        default_factory=lambda: DEFAULT_HIGH_VALUE_THRESHOLDS
+    )
+    """Currency -> the amount at or above which an order or authorisation is reviewed."""
 
 
 def _entity(event: Event, *kinds: str) -> tuple[str, str]:
@@ -120,6 +151,11 @@ def _finding(
         reason_code=event.reason_code,
         detail=dict(detail or {}),
     )
+
+
+def default_tier(type_: str) -> Tier:
+    """The taxonomy's tier for a finding type."""
+    return finding_type(type_).tier
 
 
 def detect_payment_failed(event: Event, detected_at: datetime) -> Finding | None:
@@ -270,23 +306,52 @@ class DuplicateChargeDetector:
         return finding, entry
 
 
-STATELESS = (detect_payment_failed, detect_dispute_opened, detect_refund_failed)
+def stateless_rules(settings: DetectionSettings) -> list[RuleSpec]:
+    """Every stateless rule with the event types it reads, in the order they run on an event."""
+    from recoup.domain.detection import rules_bank, rules_orders, rules_payments
+
+    return [
+        (FAILED_PAYMENT_TYPES, detect_payment_failed),
+        (DISPUTE_TYPES, detect_dispute_opened),
+        (REFUND_FAILED_TYPES, detect_refund_failed),
+        *rules_payments.rules(),
+        *rules_bank.rules(),
+        *rules_orders.rules(settings.high_value_thresholds),
+    ]
+
+
+def dispatch_table(specs: Iterable[RuleSpec]) -> dict[str, tuple[StatelessRule, ...]]:
+    """Event type -> the rules that read it, each list in the order of ``specs``."""
+    table: dict[str, list[StatelessRule]] = {}
+    for types, rule in specs:
+        for type_ in sorted(types):
+            table.setdefault(type_, []).append(rule)
+    return {type_: tuple(rules) for type_, rules in table.items()}
 
 
 class Detectors:
     """Every detector, run over a batch of new events."""
 
     def __init__(self, settings: DetectionSettings | None = None) -> None:
-        settings = settings or DetectionSettings()
-        self.duplicate = DuplicateChargeDetector(settings.duplicate_window)
+        self.settings = settings or DetectionSettings()
+        self.duplicate = DuplicateChargeDetector(self.settings.duplicate_window)
+        self._dispatch: dict[str, tuple[StatelessRule, ...]] | None = None
+
+    @property
+    def dispatch(self) -> dict[str, tuple[StatelessRule, ...]]:
+        """Event type -> stateless rules; built on first use, then kept."""
+        if self._dispatch is None:
+            self._dispatch = dispatch_table(stateless_rules(self.settings))
+        return self._dispatch
 
     def window_requests(self, events: Sequence[Event]) -> list[WindowRequest]:
         return self.duplicate.requests(events)
 
     def run(self, events: Sequence[Event], state: WindowState, detected_at: datetime) -> Detection:
         out = Detection()
+        rules_for = self.dispatch.get
         for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
-            for rule in STATELESS:
+            for rule in rules_for(event.type, ()):
                 finding = rule(event, detected_at)
                 if finding is not None:
                     out.findings.append(finding)
