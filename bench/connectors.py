@@ -33,17 +33,12 @@ import argparse
 import cProfile
 import io
 import itertools
-import os
 import pstats
 import random
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -57,10 +52,8 @@ from recoup.domain.ingestion.event import Event
 from recoup.domain.ingestion.flags import FileFlag
 from recoup.services.ingest import RawRecord, ingest_records
 from recoup.settings import DatabaseSettings, Settings
+from scratch import scratch_store
 
-PG_ADMIN = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 FORMATS = ("camt.053", "mt940", "csv:generic-bank")
 START = date(2026, 10, 1)
 DAYS = 28  # business days of the generated period: one MT940 statement per day
@@ -376,24 +369,6 @@ UNITS = {"camt.053": "entries", "mt940": ":61: lines", "csv:generic-bank": "rows
 # --- measuring ----------------------------------------------------------------------------------
 
 
-@contextmanager
-def store(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    name = f"recoup_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 @dataclass
 class Counted:
     events: int = 0
@@ -424,7 +399,7 @@ def end_to_end(
     profiler: cProfile.Profile | None = None,
 ) -> tuple[float, int]:
     """Seconds to parse and ingest ``data`` into a fresh store; events reported and counted."""
-    with store(backend) as url:
+    with scratch_store(backend) as url:
         app = bootstrap(Settings(database=DatabaseSettings(url=url)), clock=SystemClock())
         app.ensure_schema()
         fmt = file_formats()[name]
@@ -455,7 +430,7 @@ def end_to_end(
 
 
 def jsonl(backend: str, lines: list[bytes], batch_size: int) -> float:
-    with store(backend) as url:
+    with scratch_store(backend) as url:
         app = bootstrap(Settings(database=DatabaseSettings(url=url)), clock=SystemClock())
         app.ensure_schema()
         records = [RawRecord(data, "bench.jsonl", n) for n, data in enumerate(lines, 1)]

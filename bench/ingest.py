@@ -15,25 +15,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
-import sqlalchemy as sa
 
 from recoup.adapters.clock import SystemClock
 from recoup.adapters.simulation.demo_month import DemoSpec, demo_lines
 from recoup.bootstrap import bootstrap
 from recoup.services.ingest import IngestReport, RawRecord, ingest_records
 from recoup.settings import DatabaseSettings, Settings
-
-PG_ADMIN = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from scratch import scratch_store
 
 
 def events(count: int) -> list[bytes]:
@@ -45,26 +34,8 @@ def events(count: int) -> list[bytes]:
     return lines
 
 
-@contextmanager
-def store(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    name = f"recoup_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def run(backend: str, lines: list[bytes], batch_size: int) -> tuple[float, IngestReport]:
-    with store(backend) as url:
+    with scratch_store(backend) as url:
         app = bootstrap(Settings(database=DatabaseSettings(url=url)), clock=SystemClock())
         app.ensure_schema()
         records = [RawRecord(data, "bench.jsonl", n) for n, data in enumerate(lines, 1)]

@@ -43,9 +43,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Barrier
@@ -58,10 +55,8 @@ import sqlalchemy as sa
 
 from recoup.adapters.connectors.webhooks.signatures import sign_generic
 from recoup.adapters.simulation.demo_month import DemoSpec, demo_lines
+from scratch import scratch_store
 
-PG_ADMIN = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 SOURCE = "acme"  # the webhook source: POST /hooks/acme, events of source acme:<demo source>
 SECRET = "bench-webhook-secret"  # a scratch server's secret
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -163,23 +158,6 @@ def machine_busy() -> tuple[float, float]:
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     return (sum(values) - idle) / TICKS, sum(values) / TICKS
-
-
-@contextmanager
-def store(backend: str, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder}/hooks-{uuid.uuid4().hex[:8]}.db"
-        return
-    name = f"recoup_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def count_events(url: str) -> int:
@@ -363,7 +341,7 @@ def run(
     workers: int = 1,
 ) -> RunResult:
     context = multiprocessing.get_context("fork")
-    with store(backend, folder) as db_url:
+    with scratch_store(backend, folder) as db_url:
         log = folder / f"serve-{'baseline' if baseline else 'group'}-{backend}.log"
         server = Server(db_url, log, baseline=baseline, workers=workers)
         try:

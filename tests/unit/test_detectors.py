@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -21,40 +20,9 @@ from recoup.domain.detection.findings import Finding, finding_id
 from recoup.domain.detection.taxonomy import Tier
 from recoup.domain.ingestion.canonical import Rejection, parse_record
 from recoup.domain.ingestion.event import Event, event_id_for
-
-T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-DETECTED = datetime(2026, 10, 1, 18, 0, tzinfo=UTC)
-
-
-def event(
-    external_id: str,
-    type_: str,
-    *,
-    minutes: float = 0,
-    amount: str | None = None,
-    currency: str = "EUR",
-    reason: str | None = None,
-    attributes: dict[str, Any] | None = None,
-    **refs: str,
-) -> Event:
-    rec: dict[str, Any] = {
-        "source": "stripe",
-        "external_id": external_id,
-        "type": type_,
-        "occurred_at": (T0 + timedelta(minutes=minutes)).isoformat(),
-    }
-    if amount is not None:
-        rec["amount"] = amount
-        rec["currency"] = currency
-    if reason is not None:
-        rec["reason_code"] = reason
-    if attributes is not None:
-        rec["attributes"] = attributes
-    if refs:
-        rec["refs"] = refs
-    result = parse_record(json.dumps(rec), received_at=DETECTED)
-    assert isinstance(result, Event), str(result)
-    return result
+from tests.conftest import T0
+from tests.helpers import DETECTED
+from tests.helpers import canonical_event as event
 
 
 def run(

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,50 +24,11 @@ from recoup.domain.detection.rules_orders import HighValueReview
 from recoup.domain.detection.rules_payments import CAPTURE_FAILED_RULE, detect_capture_failed
 from recoup.domain.detection.taxonomy import Breakpoint, Kind, Tier
 from recoup.domain.errors import ConfigurationError, InvalidInputError
-from recoup.domain.ingestion.canonical import parse_record
 from recoup.domain.ingestion.event import Event, event_id_for
 from recoup.settings import DatabaseSettings, Settings, load_settings
-
-T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-DETECTED = datetime(2026, 10, 1, 18, 0, tzinfo=UTC)
-
-
-def event(
-    external_id: str,
-    type_: str,
-    *,
-    source: str = "stripe",
-    minutes: float = 0,
-    amount: str | None = None,
-    currency: str = "EUR",
-    reason: str | None = None,
-    message: str | None = None,
-    status: str | None = None,
-    attributes: dict[str, Any] | None = None,
-    **refs: str,
-) -> Event:
-    rec: dict[str, Any] = {
-        "source": source,
-        "external_id": external_id,
-        "type": type_,
-        "occurred_at": (T0 + timedelta(minutes=minutes)).isoformat(),
-    }
-    if amount is not None:
-        rec["amount"] = amount
-        rec["currency"] = currency
-    if reason is not None:
-        rec["reason_code"] = reason
-    if message is not None:
-        rec["reason_message"] = message
-    if status is not None:
-        rec["status"] = status
-    if attributes is not None:
-        rec["attributes"] = attributes
-    if refs:
-        rec["refs"] = refs
-    result = parse_record(json.dumps(rec), received_at=DETECTED)
-    assert isinstance(result, Event), str(result)
-    return result
+from tests.conftest import T0
+from tests.helpers import DETECTED
+from tests.helpers import canonical_event as event
 
 
 def run(events: list[Event], detectors: Detectors | None = None) -> list[Finding]:
