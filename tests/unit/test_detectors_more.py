@@ -521,7 +521,7 @@ def test_the_dispatch_lists_exactly_the_types_a_rule_reads() -> None:
         "payout.failed",
         "refund.failed",
         "subscription.payment_failed",
-        "supplier.payment_initiated",
+        "supplier.created", "supplier.payment_initiated", "supplier.updated",
     ]  # fmt: skip
     assert [rule.__name__ for rule in dispatch["invoice.payment_failed"]] == [  # type: ignore[attr-defined]
         "detect_payment_failed",

@@ -8,8 +8,9 @@ gives the same findings however it was batched.
 Stateless rules (one event is enough evidence) take ``(event, detected_at)`` and return a
 finding or None. Each declares the event types it reads; :class:`Detectors` turns that into a
 dict from event type to rules on first use, so an event no rule cares about costs one lookup.
-The rules beside the ones here live in ``rules_payments``, ``rules_bank`` and ``rules_orders``
-(imported when the dispatch is first built: they use the helpers of this module).
+The rules beside the ones here live in ``rules_payments``, ``rules_bank``, ``rules_orders`` and
+``rules_payables`` (imported when the dispatch is first built: they use the helpers of this
+module).
 """
 
 from __future__ import annotations
@@ -308,7 +309,7 @@ class DuplicateChargeDetector:
 
 def stateless_rules(settings: DetectionSettings) -> list[RuleSpec]:
     """Every stateless rule with the event types it reads, in the order they run on an event."""
-    from recoup.domain.detection import rules_bank, rules_orders, rules_payments
+    from recoup.domain.detection import rules_bank, rules_orders, rules_payables, rules_payments
 
     return [
         (FAILED_PAYMENT_TYPES, detect_payment_failed),
@@ -317,6 +318,7 @@ def stateless_rules(settings: DetectionSettings) -> list[RuleSpec]:
         *rules_payments.rules(),
         *rules_bank.rules(),
         *rules_orders.rules(settings.high_value_thresholds),
+        *rules_payables.rules(),
     ]
 
 
