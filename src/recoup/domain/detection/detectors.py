@@ -22,13 +22,29 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from recoup.domain.detection.declines import FRAUD_REASONS, classify_decline
+from recoup.domain.detection.duplicates import (
+    DEFAULT_DUPLICATE_WINDOW as DEFAULT_DUPLICATE_WINDOW,
+)
+from recoup.domain.detection.duplicates import (
+    DEFAULT_INVOICE_AMOUNT_WINDOW,
+    DEFAULT_INVOICE_NUMBER_WINDOW,
+    DEFAULT_ORDER_WINDOW,
+    DuplicateInvoiceDetector,
+    DuplicateOrderDetector,
+    PairDetector,
+)
+from recoup.domain.detection.duplicates import DUPLICATE_CHARGE as DUPLICATE_CHARGE
+from recoup.domain.detection.duplicates import (
+    DuplicateChargeDetector as DuplicateChargeDetector,
+)
+from recoup.domain.detection.duplicates import WindowEntry as WindowEntry
+from recoup.domain.detection.duplicates import WindowRequest as WindowRequest
+from recoup.domain.detection.duplicates import WindowState as WindowState
+from recoup.domain.detection.duplicates import duplicate_key as duplicate_key
 from recoup.domain.detection.findings import Finding, finding_id
 from recoup.domain.detection.taxonomy import Tier, finding_type
 from recoup.domain.ingestion.event import Event
-from recoup.domain.money import currency_exponent, format_money
-
-DUPLICATE_CHARGE = "duplicate_charge"
-DEFAULT_DUPLICATE_WINDOW = timedelta(hours=1)
+from recoup.domain.money import format_money
 
 FAILED_PAYMENT_TYPES = frozenset(
     {"payment.failed", "invoice.payment_failed", "subscription.payment_failed"}
@@ -55,45 +71,6 @@ RuleSpec = tuple[frozenset[str], StatelessRule]
 """A stateless rule and the event types it reads."""
 
 
-@dataclass(frozen=True, slots=True)
-class WindowEntry:
-    """One event remembered by a stateful detector under a key, for a time window."""
-
-    detector: str
-    key: str
-    event_id: str
-    occurred_at: datetime
-    ref: str
-
-
-@dataclass(frozen=True, slots=True)
-class WindowRequest:
-    detector: str
-    key: str
-    start: datetime
-    end: datetime
-
-
-@dataclass
-class WindowState:
-    """The entries loaded for this batch, plus those the batch adds."""
-
-    entries: dict[tuple[str, str], list[WindowEntry]] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, entries: Iterable[WindowEntry]) -> WindowState:
-        state = cls()
-        for entry in entries:
-            state.entries.setdefault((entry.detector, entry.key), []).append(entry)
-        return state
-
-    def get(self, detector: str, key: str) -> list[WindowEntry]:
-        return self.entries.get((detector, key), [])
-
-    def add(self, entry: WindowEntry) -> None:
-        self.entries.setdefault((entry.detector, entry.key), []).append(entry)
-
-
 @dataclass
 class Detection:
     findings: list[Finding] = field(default_factory=list)
@@ -103,6 +80,9 @@ class Detection:
 @dataclass(frozen=True, slots=True)
 class DetectionSettings:
     duplicate_window: timedelta = DEFAULT_DUPLICATE_WINDOW
+    duplicate_order_window: timedelta = DEFAULT_ORDER_WINDOW
+    duplicate_invoice_number_window: timedelta = DEFAULT_INVOICE_NUMBER_WINDOW
+    duplicate_invoice_amount_window: timedelta = DEFAULT_INVOICE_AMOUNT_WINDOW
     high_value_thresholds: Mapping[str, Decimal] = field(
         default_factory=lambda: DEFAULT_HIGH_VALUE_THRESHOLDS
     )
@@ -222,91 +202,6 @@ def detect_refund_failed(event: Event, detected_at: datetime) -> Finding | None:
     )
 
 
-def duplicate_key(event: Event) -> str | None:
-    """Same customer, same amount, same currency: the fingerprint of a double charge."""
-    if (
-        event.type != "payment.succeeded"
-        or event.refs.customer is None
-        or event.amount is None
-        or event.currency is None
-    ):
-        return None
-    exponent = currency_exponent(event.currency)
-    amount = event.amount.quantize(Decimal(1).scaleb(-exponent))
-    return f"{event.refs.customer}|{event.currency}|{amount}"
-
-
-def _payment_ref(event: Event) -> str:
-    return event.refs.payment or event.refs.charge or event.event_id
-
-
-class DuplicateChargeDetector:
-    """Fires when a customer pays the same amount twice, as two different payments, within the
-    window. The later payment is the duplicate; the first one in the window is the original.
-    The finding's id follows from the duplicate payment's event, so a late-arriving original
-    yields the same finding as ordered delivery."""
-
-    name = DUPLICATE_CHARGE
-
-    def __init__(self, window: timedelta) -> None:
-        self.window = window
-
-    def requests(self, events: Sequence[Event]) -> list[WindowRequest]:
-        spans: dict[str, tuple[datetime, datetime]] = {}
-        for event in events:
-            key = duplicate_key(event)
-            if key is None:
-                continue
-            start, end = spans.get(key, (event.occurred_at, event.occurred_at))
-            spans[key] = (min(start, event.occurred_at), max(end, event.occurred_at))
-        return [
-            WindowRequest(self.name, key, start - self.window, end + self.window)
-            for key, (start, end) in spans.items()
-        ]
-
-    def check(
-        self, event: Event, state: WindowState, detected_at: datetime
-    ) -> tuple[Finding | None, WindowEntry | None]:
-        key = duplicate_key(event)
-        if key is None:
-            return None, None
-        ref = _payment_ref(event)
-        entry = WindowEntry(self.name, key, event.event_id, event.occurred_at, ref)
-        earlier = [
-            e
-            for e in state.get(self.name, key)
-            if e.ref != ref and abs(e.occurred_at - event.occurred_at) <= self.window
-        ]
-        state.add(entry)
-        if not earlier:
-            return None, entry
-        group = sorted([*earlier, entry], key=lambda e: (e.occurred_at, e.event_id))
-        original = group[0]
-        # Events may arrive out of order: when this one is the earliest, the duplicate is the
-        # next one in time, which found no partner when it arrived.
-        duplicate = entry if entry is not original else group[1]
-        assert event.refs.customer is not None
-        finding = Finding(
-            id=finding_id(DUPLICATE_CHARGE, duplicate.event_id),
-            type=DUPLICATE_CHARGE,
-            entity_kind="customer",
-            entity_key=event.refs.customer,
-            occurred_at=duplicate.occurred_at,
-            detected_at=detected_at,
-            trigger_event_id=duplicate.event_id,
-            evidence_event_ids=(original.event_id, duplicate.event_id),
-            summary=f"{_money(event)} charged again within {self.window} "
-            f"(original payment {original.ref})",
-            tier=Tier.GUIDED,
-            amount=event.amount,
-            currency=event.currency,
-            exposure_key=f"payment:{duplicate.ref}",
-            reason_code=None,
-            detail={"original_payment": original.ref, "duplicate_payment": duplicate.ref},
-        )
-        return finding, entry
-
-
 def stateless_rules(settings: DetectionSettings) -> list[RuleSpec]:
     """Every stateless rule with the event types it reads, in the order they run on an event."""
     from recoup.domain.detection import rules_bank, rules_orders, rules_payables, rules_payments
@@ -337,6 +232,21 @@ class Detectors:
     def __init__(self, settings: DetectionSettings | None = None) -> None:
         self.settings = settings or DetectionSettings()
         self.duplicate = DuplicateChargeDetector(self.settings.duplicate_window)
+        self.duplicate_order = DuplicateOrderDetector(self.settings.duplicate_order_window)
+        self.duplicate_invoice = DuplicateInvoiceDetector(
+            self.settings.duplicate_invoice_number_window,
+            self.settings.duplicate_invoice_amount_window,
+        )
+        self.stateful: tuple[PairDetector, ...] = (
+            self.duplicate,
+            self.duplicate_invoice,
+            self.duplicate_order,
+        )
+        # Event type -> the stateful detectors that read it, so other events cost one lookup.
+        self._stateful_for: dict[str, tuple[PairDetector, ...]] = {}
+        for detector in self.stateful:
+            for type_ in sorted(detector.types):
+                self._stateful_for[type_] = (*self._stateful_for.get(type_, ()), detector)
         self._dispatch: dict[str, tuple[StatelessRule, ...]] | None = None
 
     @property
@@ -347,19 +257,19 @@ class Detectors:
         return self._dispatch
 
     def window_requests(self, events: Sequence[Event]) -> list[WindowRequest]:
-        return self.duplicate.requests(events)
+        return [r for detector in self.stateful for r in detector.requests(events)]
 
     def run(self, events: Sequence[Event], state: WindowState, detected_at: datetime) -> Detection:
         out = Detection()
         rules_for = self.dispatch.get
+        stateful_for = self._stateful_for.get
         for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
             for rule in rules_for(event.type, ()):
                 finding = rule(event, detected_at)
                 if finding is not None:
                     out.findings.append(finding)
-            finding, entry = self.duplicate.check(event, state, detected_at)
-            if finding is not None:
-                out.findings.append(finding)
-            if entry is not None:
-                out.window_entries.append(entry)
+            for detector in stateful_for(event.type, ()):
+                findings, entries = detector.observe(event, state, detected_at)
+                out.findings.extend(findings)
+                out.window_entries.extend(entries)
         return out
