@@ -17,12 +17,11 @@ from collections import Counter, defaultdict
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from recoup.domain.audit import AuditEntry
 from recoup.domain.detection.detectors import Detectors
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
-from recoup.domain.ports import Clock, RunCounts, UnitOfWorkFactory
-from recoup.services.ingest import INGEST_ACTOR, store_events
+from recoup.domain.ports import Clock, UnitOfWorkFactory
+from recoup.services.ingest import batch_audit, run_counts, store_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,20 +160,12 @@ class GroupCommitter:
             for format_name, rejections in by_format.items():
                 tx.quarantine(rejections, self.run_id, format_name, now)
             quarantined = sum(len(r) for r in by_format.values())
-            counts = RunCounts(
-                lines_read=len(events) + quarantined, accepted=len(events),
-                duplicates=len(events) - stored.new_events, quarantined=quarantined,
-                findings=stored.findings, cases_opened=stored.cases_opened,
-                cases_attached=stored.cases_attached, cases_resolved=stored.cases_resolved,
-            )  # fmt: skip
+            counts = run_counts(len(events) + quarantined, len(events), stored, quarantined)
             tx.add_run_counts(self.run_id, counts)
-            sources = Counter(p.delivery.source for p in batch)
-            tx.append_audit([*stored.audit, AuditEntry(
-                now, INGEST_ACTOR, "ingest.batch_committed", "ingest_run", self.run_id,
-                {"label": self._label, "deliveries": len(batch), "sources": dict(sources),
-                 "accepted": counts.accepted, "duplicates": counts.duplicates,
-                 "quarantined": quarantined, "findings": counts.findings},
-            )])  # fmt: skip
+            sources = dict(Counter(p.delivery.source for p in batch))
+            entry = batch_audit(self.run_id, self._label, counts, now, deliveries=len(batch),
+                                sources=sources)  # fmt: skip
+            tx.append_audit([*stored.audit, entry])
             if self._commit_delay:
                 time.sleep(self._commit_delay)
             tx.commit()

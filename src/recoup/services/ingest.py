@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from itertools import islice
 
 from recoup.domain.audit import AuditEntry
@@ -133,7 +134,8 @@ def ingest_records(
             with uow() as tx:
                 result = ingest_batch(batch, store=tx, clock=clock, detectors=detectors,
                                       run_id=report.run_id, format_name=format_name)  # fmt: skip
-                tx.append_audit([*result.audit, _batch_audit(report.run_id, label, result, clock)])
+                entry = batch_audit(report.run_id, label, result.counts, clock.now())
+                tx.append_audit([*result.audit, entry])
                 tx.commit()
             report.add(result)
             if on_batch is not None:
@@ -146,26 +148,27 @@ def ingest_records(
     return report
 
 
-def _batch_audit(run_id: str, label: str, result: BatchResult, clock: Clock) -> AuditEntry:
-    counts = result.counts
-    return AuditEntry(
-        clock.now(),
-        INGEST_ACTOR,
-        "ingest.batch_committed",
-        "ingest_run",
-        run_id,
-        {
-            "label": label,
-            "records": counts.lines_read,
-            "accepted": counts.accepted,
-            "duplicates": counts.duplicates,
-            "quarantined": counts.quarantined,
-            "flags": counts.flags,
-            "findings": counts.findings,
-            "cases_opened": counts.cases_opened,
-            "cases_attached": counts.cases_attached,
-            "cases_resolved": counts.cases_resolved,
-        },
+def batch_audit(
+    run_id: str, label: str, counts: RunCounts, at: datetime, **extra: object
+) -> AuditEntry:
+    """The audit record of one committed batch: what it read and what it did."""
+    data: dict[str, object] = {"label": label, **asdict(counts), **extra}
+    return AuditEntry(at, INGEST_ACTOR, "ingest.batch_committed", "ingest_run", run_id, data)
+
+
+def run_counts(
+    records: int, events: int, stored: StoredEvents, quarantined: int, flags: int = 0
+) -> RunCounts:
+    return RunCounts(
+        lines_read=records,
+        accepted=events,
+        duplicates=events - stored.new_events,
+        quarantined=quarantined,
+        flags=flags,
+        findings=stored.findings,
+        cases_opened=stored.cases_opened,
+        cases_attached=stored.cases_attached,
+        cases_resolved=stored.cases_resolved,
     )
 
 
@@ -210,17 +213,7 @@ def ingest_batch(
     result = store_events(events, store=store, clock=clock, detectors=detectors, run_id=run_id)
     store.quarantine(rejections, run_id, format_name, clock.now())
     store.flag(parsed.flags, run_id, clock.now())
-    counts = RunCounts(
-        lines_read=parsed.records,
-        accepted=len(events),
-        duplicates=len(events) - result.new_events,
-        quarantined=len(rejections),
-        flags=len(parsed.flags),
-        findings=result.findings,
-        cases_opened=result.cases_opened,
-        cases_attached=result.cases_attached,
-        cases_resolved=result.cases_resolved,
-    )
+    counts = run_counts(parsed.records, len(events), result, len(rejections), len(parsed.flags))
     if run_id is not None:
         store.add_run_counts(run_id, counts)
     return BatchResult(counts, result.findings_by_type, rejections, result.audit, parsed.flags)

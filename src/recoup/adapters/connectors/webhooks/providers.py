@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import ModuleType
 
 from recoup.adapters.connectors.webhooks import adyen, generic, paypal, shopify, stripe
 from recoup.adapters.connectors.webhooks.signatures import (
@@ -83,30 +84,44 @@ def _verifier(config: ProviderConfig) -> Verify:
     return verify
 
 
+_MODULES: dict[str, ModuleType] = {
+    "stripe": stripe,
+    "shopify": shopify,
+    "adyen": adyen,
+    "paypal": paypal,
+    "generic": generic,
+}
+
+
+def _map_body(
+    kind: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    at: datetime,
+    source: str | None,
+    label: str,
+) -> Items:
+    """Run provider ``kind``'s mapper; Shopify also reads the request headers (topic, id)."""
+    if kind == "shopify":
+        return shopify.events_from_payload(body, received_at=at, label=label,
+                                           source=source or shopify.DEFAULT_SOURCE,
+                                           headers=headers)  # fmt: skip
+    mapped: Items = _MODULES[kind].events_from_payload(
+        body, received_at=at, label=label, source=source
+    )
+    return mapped
+
+
 def _mapper(kind: str) -> Map:
     def events(body: bytes, headers: Mapping[str, str], at: datetime, source: str) -> Items:
-        label = f"hook:{source}"
-        if kind == "stripe":
-            return stripe.events_from_payload(body, received_at=at, label=label, source=source)
-        if kind == "shopify":
-            return shopify.events_from_payload(body, received_at=at, label=label, source=source,
-                                               headers=headers)  # fmt: skip
-        if kind == "adyen":
-            return adyen.events_from_payload(body, received_at=at, label=label, source=source)
-        if kind == "paypal":
-            return paypal.events_from_payload(body, received_at=at, label=label, source=source)
-        return generic.events_from_payload(body, received_at=at, label=label, source=source)
+        return _map_body(kind, body, headers, at, source, f"hook:{source}")
 
     return events
 
 
-_FORMAT = {
-    "stripe": "stripe-events",
-    "shopify": "shopify-webhooks",
-    "adyen": "adyen-notifications",
-    "paypal": "paypal-webhooks",
-    "generic": "generic-webhooks",
-}
+def _format_name(kind: str) -> str:
+    name: str = _MODULES[kind].FORMATS[0].name
+    return name
 
 
 def build_providers(configs: Mapping[str, ProviderConfig]) -> dict[str, WebhookProvider]:
@@ -114,21 +129,12 @@ def build_providers(configs: Mapping[str, ProviderConfig]) -> dict[str, WebhookP
     return {
         name: WebhookProvider(
             name=name,
-            format_name=_FORMAT[config.provider],
+            format_name=_format_name(config.provider),
             verify=_verifier(config),
             events=_mapper(config.provider),
         )
         for name, config in configs.items()
     }
-
-
-_DEFAULT_SOURCE = {
-    "stripe": "stripe",
-    "shopify": "shopify",
-    "adyen": "adyen",
-    "paypal": "paypal",
-    "generic": None,
-}
 
 
 def _source_from_label(label: str) -> str | None:
@@ -148,13 +154,13 @@ def webhook_reparsers() -> dict[str, Callable[[QuarantineItem, datetime], Items]
     self-contained, so it can be replayed on its own (file formats cannot)."""
 
     def reparser(kind: str) -> Callable[[QuarantineItem, datetime], Items]:
-        mapper = _mapper(kind)
+        default = getattr(_MODULES[kind], "DEFAULT_SOURCE", None)  # generic: any source
 
         def reparse(item: QuarantineItem, at: datetime) -> Items:
             label = item.label or f"quarantine:{item.id}"
-            source = _source_from_label(label) or _DEFAULT_SOURCE[kind] or ""
-            return mapper(item.raw.encode("utf-8"), {}, at, source)
+            source = _source_from_label(label) or default
+            return _map_body(kind, item.raw.encode("utf-8"), {}, at, source, label)
 
         return reparse
 
-    return {_FORMAT[kind]: reparser(kind) for kind in _FORMAT}
+    return {_format_name(kind): reparser(kind) for kind in _MODULES}
