@@ -17,12 +17,15 @@ from recoup.adapters.connectors.webhooks.providers import (
     WebhookProvider,
     build_providers,
 )
+from recoup.adapters.sanctions_list import load_sanctions_list
 from recoup.adapters.store import migrate
 from recoup.adapters.store.engine import create_engine
 from recoup.adapters.store.uow import SqlUnitOfWork
-from recoup.domain.detection.detectors import DetectionSettings, Detectors
-from recoup.domain.errors import ConfigurationError
+from recoup.domain.detection.detectors import Detectors, RuleSpec
+from recoup.domain.detection.sanctions import SanctionsScreen
+from recoup.domain.errors import ConfigurationError, InvalidInputError
 from recoup.domain.ports import Clock
+from recoup.settings import DetectionSettings as DetectionConfig
 from recoup.settings import Settings, load_settings
 
 
@@ -81,10 +84,20 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         echo=settings.database.echo,
         sqlite_synchronous=settings.database.sqlite_synchronous,
     )
-    detectors = Detectors(
-        DetectionSettings(
-            duplicate_window=settings.detection.duplicate_window,
-            high_value_thresholds=settings.detection.high_value_thresholds,
-        )
-    )
+    detectors = Detectors(settings.detection.domain(sanctions_rule(settings.detection)))
     return App(settings=settings, engine=engine, clock=clock or SystemClock(), detectors=detectors)
+
+
+def sanctions_rule(detection: DetectionConfig) -> RuleSpec | None:
+    """The sanctions screen over the configured list, or None (screening off) when no list is
+    set. The list is read once, here, at start; a file that cannot be read or has a malformed
+    row stops the start naming the setting, the file and the line."""
+    if detection.sanctions_list is None:
+        return None
+    try:
+        sanctions = load_sanctions_list(detection.sanctions_list, detection.sanctions_alt_names)
+    except InvalidInputError as exc:
+        alt = detection.sanctions_alt_names
+        name = "SANCTIONS_ALT_NAMES" if alt and exc.location.file == str(alt) else "SANCTIONS_LIST"
+        raise ConfigurationError(f"setting RECOUP_DETECTION__{name}: {exc}") from exc
+    return SanctionsScreen(sanctions, detection.sanctions_threshold).spec

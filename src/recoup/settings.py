@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from pydantic import (
@@ -28,7 +29,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from recoup.domain.detection.detectors import DEFAULT_HIGH_VALUE_THRESHOLDS
+from recoup.domain.detection.detectors import DEFAULT_HIGH_VALUE_THRESHOLDS, RuleSpec
+from recoup.domain.detection.detectors import DetectionSettings as DetectorSettings
+from recoup.domain.detection.sanctions import DEFAULT_THRESHOLD as DEFAULT_SANCTIONS_THRESHOLD
+from recoup.domain.detection.sanctions import MAX_THRESHOLD as MAX_SANCTIONS_THRESHOLD
+from recoup.domain.detection.sanctions import MIN_THRESHOLD as MIN_SANCTIONS_THRESHOLD
 from recoup.domain.errors import ConfigurationError, InvalidInputError
 from recoup.domain.money import check_amount, is_currency
 
@@ -81,9 +86,91 @@ class DetectionSettings(_Section):
         "above its currency's amount is reviewed; a currency left out is never flagged",
     )
 
+    sanctions_list: Path | None = Field(
+        default=None,
+        description="a sanctions list in the OFAC SDN CSV layout (sdn.csv); unset turns "
+        "sanctions screening off",
+    )
+    sanctions_alt_names: Path | None = Field(
+        default=None,
+        description="its alternate names in the OFAC ALT CSV layout (alt.csv); needs "
+        "sanctions_list",
+    )
+    sanctions_threshold: int = Field(
+        default=DEFAULT_SANCTIONS_THRESHOLD,
+        ge=MIN_SANCTIONS_THRESHOLD,
+        le=MAX_SANCTIONS_THRESHOLD,
+        description="a party name scoring at or above this (token_sort_ratio, 0-100) against a "
+        "listed name raises a sanctions alert",
+    )
+
+    missing_payment_grace_days: int = Field(
+        default=3, ge=0, le=365, description="missing_payment: days past an invoice's due date"
+    )
+    settlement_grace_days: int = Field(
+        default=1, ge=0, le=60, description="settlement_delayed: days past a payout's arrival date"
+    )
+    fulfilment_sla_hours: int = Field(
+        default=48, ge=1, le=24 * 90, description="order_stalled: hours after payment to ship"
+    )
+    orphan_payment_grace_hours: int = Field(
+        default=24, ge=1, le=24 * 90,
+        description="orphan_payment: hours a payment may wait for an order or invoice",
+    )  # fmt: skip
+    bank_line_grace_days: int = Field(
+        default=2, ge=0, le=90,
+        description="unmatched_bank_line: days a referenced line may wait for its counterpart",
+    )  # fmt: skip
+    amount_tolerance: Decimal = Field(
+        default=Decimal(0), ge=0, description="amount_mismatch: absolute difference let through"
+    )
+    amount_tolerance_percent: Decimal = Field(
+        default=Decimal(0), ge=0, le=100,
+        description="amount_mismatch: difference let through, in percent of the expected amount",
+    )  # fmt: skip
+    fee_tolerance_percent: Decimal = Field(
+        default=Decimal(2), ge=0, le=100,
+        description="fee_mismatch: the largest shortfall read as a fee, in percent",
+    )  # fmt: skip
+    retry_limits: dict[str, tuple[int, int]] = Field(
+        default_factory=lambda: {"visa": (15, 720), "mastercard": (10, 24), "other": (8, 720)},
+        description='retry_exhausted, JSON: {"visa": [15, 720]}: network -> [failed attempts, '
+        'within hours]; "other" covers every network not listed',
+    )
+
     @property
     def duplicate_window(self) -> timedelta:
         return timedelta(minutes=self.duplicate_charge_window_minutes)
+
+    @field_validator("retry_limits")
+    @classmethod
+    def _retry_limits(cls, value: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        if "other" not in value:
+            raise ValueError('must include "other", the limit for networks not listed')
+        for network, (attempts, hours) in value.items():
+            if attempts < 1 or hours < 1:
+                raise ValueError(f"{network}: attempts and hours must be at least 1")
+        return value
+
+    def domain(self, sanctions: RuleSpec | None = None) -> DetectorSettings:
+        """The detectors' own settings, with the sanctions screen built from the list."""
+        return DetectorSettings(
+            duplicate_window=self.duplicate_window,
+            high_value_thresholds=self.high_value_thresholds,
+            sanctions=sanctions,
+            payment_grace=timedelta(days=self.missing_payment_grace_days),
+            settlement_grace=timedelta(days=self.settlement_grace_days),
+            fulfilment_sla=timedelta(hours=self.fulfilment_sla_hours),
+            orphan_grace=timedelta(hours=self.orphan_payment_grace_hours),
+            bank_line_grace=timedelta(days=self.bank_line_grace_days),
+            retry_limits={
+                network.lower(): (attempts, timedelta(hours=hours))
+                for network, (attempts, hours) in self.retry_limits.items()
+            },
+            amount_tolerance=self.amount_tolerance,
+            amount_tolerance_percent=self.amount_tolerance_percent,
+            fee_tolerance_percent=self.fee_tolerance_percent,
+        )
 
     @field_validator("high_value_thresholds")
     @classmethod
@@ -98,6 +185,15 @@ class DetectionSettings(_Section):
             if threshold <= 0:
                 raise ValueError(f"{currency}: the threshold must be positive")
         return value
+
+    @model_validator(mode="after")
+    def _alt_names_need_a_list(self) -> DetectionSettings:
+        if self.sanctions_alt_names is not None and self.sanctions_list is None:
+            raise ValueError(
+                "RECOUP_DETECTION__SANCTIONS_ALT_NAMES is set but "
+                "RECOUP_DETECTION__SANCTIONS_LIST is not"
+            )
+        return self
 
 
 class WebhookSource(_Section):

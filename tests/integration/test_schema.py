@@ -36,3 +36,40 @@ def test_audit_log_refuses_update_and_delete(app: App, statement: str) -> None:
         conn.exec_driver_sql(statement)
     with app.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT actor FROM audit_log").scalars().all() == ["test"]
+
+
+def test_upgrading_a_0001_store_keeps_its_cases(store_url: str) -> None:
+    """A store made by the first release upgrades in place: cases survive with the noise-control
+    columns empty, and the expectations table appears."""
+    from recoup.adapters.store.engine import create_engine
+
+    engine = create_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            for table in reversed(metadata.sorted_tables):
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("DROP FUNCTION IF EXISTS recoup_audit_append_only()")
+        assert migrate.upgrade(engine, "0001") == (None, "0001")
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO cases (id, type, category, entity_kind, entity_key, status, tier, "
+                "owner_team, queue, breakpoint, kind, title, opened_at, updated_at, "
+                "first_seen_at, last_seen_at, sla_goal_at, sla_due_at, pauses_automation, "
+                "finding_count, exposures, version) VALUES ('00000000000000000000000000000001', "
+                "'payment_failed', 'payments', 'payment', 'pi_1', 'new', 'guided', "
+                "'payments_ops', 'payments_ops.system', 'transaction', 'system', 't', "
+                "'2026-10-01 00:00:00', '2026-10-01 00:00:00', '2026-10-01 00:00:00', "
+                "'2026-10-01 00:00:00', '2026-10-01 00:00:00', '2026-10-01 00:00:00', "
+                "false, 1, '{}', 1)"
+            )
+        assert migrate.upgrade(engine) == ("0001", migrate.head_revision())
+        with engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT entity_key, snoozed_until, accepted_until FROM cases"
+            ).one()
+            assert tuple(row) == ("pi_1", None, None)
+            assert conn.exec_driver_sql("SELECT count(*) FROM expectations").scalar_one() == 0
+    finally:
+        engine.dispose()

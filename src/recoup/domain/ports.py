@@ -12,7 +12,9 @@ from recoup.domain.audit import AuditEntry, AuditRecord
 from recoup.domain.cases.case import Case
 from recoup.domain.cases.casing import CasePlan
 from recoup.domain.detection.detectors import WindowEntry, WindowRequest
+from recoup.domain.detection.expectations import Expectation, ExpectationStatus, Meet
 from recoup.domain.detection.findings import Finding
+from recoup.domain.detection.timeline import EntityKey
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
 from recoup.domain.ingestion.flags import FileFlag
@@ -74,6 +76,18 @@ class IngestStore(Protocol):
 
     def add_windows(self, entries: Sequence[WindowEntry]) -> None: ...
 
+    def load_timeline_events(self, anchors: Iterable[EntityKey], hops: int) -> list[Event]:
+        """The events linked to ``anchors`` and, ``hops`` times, to what those link to."""
+        ...
+
+    def add_expectations(self, expectations: Sequence[Expectation]) -> int:
+        """Store new pending timers (one per rule and entity); returns how many were new."""
+        ...
+
+    def meet_expectations(self, meets: Sequence[Meet]) -> int:
+        """Mark the pending timers these arrivals satisfy as met; returns how many."""
+        ...
+
     def existing_findings(self, ids: Iterable[str]) -> set[str]: ...
 
     def open_cases(self, keys: Iterable[str]) -> dict[str, Case]: ...
@@ -88,6 +102,24 @@ class IngestStore(Protocol):
 
     def flag(self, flags: Sequence[FileFlag], run_id: str | None, at: datetime) -> None:
         """Keep file flags; the same flag raised again is counted, not duplicated."""
+        ...
+
+
+class TimerStore(Protocol):
+    def claim_due_expectations(self, now: datetime, limit: int) -> list[Expectation]:
+        """Pending timers due at ``now``, locked to this transaction where the store can."""
+        ...
+
+    def settle_expectations(
+        self, ids: Sequence[str], status: ExpectationStatus, at: datetime
+    ) -> None: ...
+
+    def expectation_counts(self) -> dict[str, dict[str, Any]]:
+        """Rule -> {status: count, "next_due": the earliest pending due time}."""
+        ...
+
+    def due_snoozes(self, now: datetime, limit: int) -> list[Case]:
+        """Snoozed cases whose snooze has ended, locked to this transaction where possible."""
         ...
 
 
@@ -137,7 +169,9 @@ class CaseQueries(Protocol):
     def store_counts(self) -> dict[str, int]: ...
 
 
-class UnitOfWork(IngestStore, QuarantineStore, AuditStore, CaseQueries, CursorStore, Protocol):
+class UnitOfWork(
+    IngestStore, QuarantineStore, AuditStore, CaseQueries, CursorStore, TimerStore, Protocol
+):
     """One transaction. Leaving the ``with`` block without ``commit()`` rolls back."""
 
     def __enter__(self) -> Self: ...

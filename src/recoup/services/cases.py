@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from recoup.domain.audit import AuditRecord
+from recoup.domain.cases import noise
 from recoup.domain.cases.case import Case, CaseStatus
+from recoup.domain.cases.casing import CasePlan
 from recoup.domain.detection.taxonomy import TAXONOMY, Tier
 from recoup.domain.errors import InvalidInputError
-from recoup.domain.ports import UnitOfWork
+from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 STATUS_FILTERS = {"open", *(s.value for s in CaseStatus)}
 
@@ -100,3 +103,59 @@ def summarise_open_cases(*, reader: Callable[[], UnitOfWork]) -> OpenCaseSummary
         at_stake_by_owner={k: dict(v) for k, v in by_owner_money.items()},
         total=len(rows),
     )
+
+
+# -- noise control ---------------------------------------------------------------------------
+
+
+def _change(
+    id_or_prefix: str,
+    change: Callable[[Case, datetime], CasePlan],
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+) -> Case:
+    """Apply one change to one case, with its timeline entry and audit record, in one
+    transaction. A concurrent change makes the store refuse (ConflictError): retry."""
+    now = clock.now()
+    with uow() as tx:
+        case = tx.find_case(id_or_prefix)
+        plan = change(case, now)
+        tx.save_plan(plan, [])
+        tx.append_audit(plan.audit)
+        tx.commit()
+    return case
+
+
+def snooze_case(
+    id_or_prefix: str,
+    until: datetime,
+    reason: str,
+    *,
+    actor: str,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+) -> Case:
+    """Snooze an open case until ``until``; findings keep attaching meanwhile."""
+    return _change(id_or_prefix, lambda case, now: noise.snooze(case, until, reason, actor, now),
+                   uow=uow, clock=clock)  # fmt: skip
+
+
+def wake_case(id_or_prefix: str, *, actor: str, uow: UnitOfWorkFactory, clock: Clock) -> Case:
+    return _change(id_or_prefix, lambda case, now: noise.wake(case, now, actor),
+                   uow=uow, clock=clock)  # fmt: skip
+
+
+def accept_case(
+    id_or_prefix: str,
+    until: datetime,
+    reason: str,
+    *,
+    actor: str,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+) -> Case:
+    """Accept a case's discrepancy until ``until`` (resolved as ``accepted``); a later finding
+    with new evidence reopens it."""
+    return _change(id_or_prefix, lambda case, now: noise.accept(case, until, reason, actor, now),
+                   uow=uow, clock=clock)  # fmt: skip

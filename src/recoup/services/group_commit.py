@@ -164,6 +164,7 @@ class GroupCommitter:
             tx.add_run_counts(self.run_id, counts)
             sources = dict(Counter(p.delivery.source for p in batch))
             entry = batch_audit(self.run_id, self._label, counts, now, deliveries=len(batch),
+                                **stored.timers(),
                                 sources=sources)  # fmt: skip
             tx.append_audit([*stored.audit, entry])
             if self._commit_delay:

@@ -21,6 +21,7 @@ from recoup.domain.cases.casing import plan_cases
 from recoup.domain.cases.outcomes import resolutions
 from recoup.domain.detection.detectors import Detectors, WindowState
 from recoup.domain.detection.findings import Finding
+from recoup.domain.detection.timeline import EntityGraph
 from recoup.domain.ingestion.canonical import Rejection, parse_record
 from recoup.domain.ingestion.event import Event
 from recoup.domain.ingestion.flags import FileFlag
@@ -102,6 +103,8 @@ class BatchResult:
     rejections: list[Rejection]
     audit: list[AuditEntry]
     flags: list[FileFlag] = field(default_factory=list)
+    timers: dict[str, int] = field(default_factory=dict)
+    """Expected-but-missing timers opened and met by the batch."""
 
 
 def _batches(records: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -134,7 +137,8 @@ def ingest_records(
             with uow() as tx:
                 result = ingest_batch(batch, store=tx, clock=clock, detectors=detectors,
                                       run_id=report.run_id, format_name=format_name)  # fmt: skip
-                entry = batch_audit(report.run_id, label, result.counts, clock.now())
+                entry = batch_audit(report.run_id, label, result.counts, clock.now(),
+                                    **result.timers)  # fmt: skip
                 tx.append_audit([*result.audit, entry])
                 tx.commit()
             report.add(result)
@@ -216,7 +220,8 @@ def ingest_batch(
     counts = run_counts(parsed.records, len(events), result, len(rejections), len(parsed.flags))
     if run_id is not None:
         store.add_run_counts(run_id, counts)
-    return BatchResult(counts, result.findings_by_type, rejections, result.audit, parsed.flags)
+    return BatchResult(counts, result.findings_by_type, rejections, result.audit, parsed.flags,
+                       result.timers())  # fmt: skip
 
 
 @dataclass
@@ -229,6 +234,14 @@ class StoredEvents:
     audit: list[AuditEntry]
     inserted: set[str] = field(default_factory=set)
     cases_resolved: int = 0
+    expectations_opened: int = 0
+    expectations_met: int = 0
+
+    def timers(self) -> dict[str, int]:
+        return {
+            "expectations_opened": self.expectations_opened,
+            "expectations_met": self.expectations_met,
+        }
 
 
 def store_events(
@@ -250,12 +263,20 @@ def store_events(
     new = [event for event in unique.values() if event.event_id in inserted]
     store.link_entities(new)
     state = WindowState.of(store.load_windows(detectors.window_requests(new)))
-    detection = detectors.run(new, state, clock.now())
+    now = clock.now()
+    detection = detectors.run(new, state, now)
     store.add_windows(detection.window_entries)
+    anchors = detectors.timeline_anchors(new)
+    if anchors:
+        hops = detectors.settings.timeline_hops
+        graph = EntityGraph.of(store.load_timeline_events(sorted(anchors), hops))
+        detection.findings.extend(detectors.run_timelines(new, graph, now))
+    opened = store.add_expectations(detection.expectations)
+    met = store.meet_expectations(detection.meets)
     findings = _unseen(detection.findings, store)
     settled = resolutions(new)
     keys = _open_keys(findings) | {k for r in settled for k in r.open_keys()}
-    plan = plan_cases(findings, store.open_cases(keys), clock.now(), settled)
+    plan = plan_cases(findings, store.open_cases(keys), now, settled)
     store.save_plan(plan, findings)
     return StoredEvents(
         new_events=len(new),
@@ -266,6 +287,8 @@ def store_events(
         audit=plan.audit,
         inserted=inserted,
         cases_resolved=len(plan.resolved),
+        expectations_opened=opened,
+        expectations_met=met,
     )
 
 

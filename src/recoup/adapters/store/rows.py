@@ -9,9 +9,10 @@ import msgspec
 from recoup.domain.audit import AuditRecord
 from recoup.domain.cases.case import Case, CaseStatus
 from recoup.domain.cases.casing import TimelineEntry, Timer
+from recoup.domain.detection.expectations import Expectation, ExpectationStatus
 from recoup.domain.detection.findings import Finding
 from recoup.domain.detection.taxonomy import Tier
-from recoup.domain.ingestion.event import Event
+from recoup.domain.ingestion.event import Event, Refs
 
 if TYPE_CHECKING:
     from recoup.adapters.store.bulk import Bulk
@@ -53,6 +54,9 @@ def case_row(case: Case) -> dict[str, Any]:
         "exposures": case.exposures,
         "open_key": case.open_key,
         "version": case.version,
+        "snoozed_until": case.snoozed_until,
+        "accepted_until": case.accepted_until,
+        "accepted_fingerprint": case.accepted_fingerprint,
     }
 
 
@@ -87,6 +91,55 @@ def case_from_row(row: Any) -> Case:
         resolved_at=m["resolved_at"],
         outcome=m["outcome"],
         version=m["version"],
+        snoozed_until=m["snoozed_until"],
+        accepted_until=m["accepted_until"],
+        accepted_fingerprint=m["accepted_fingerprint"],
+    )
+
+
+def event_from_row(row: Any) -> Event:
+    """An event as stored, without its raw body (detectors read the normalised fields)."""
+    m = row._mapping
+    refs = m["refs"]
+    attributes = m["attributes"]
+    return Event(
+        id=str(m["id"]),
+        source=m["source"],
+        external_id=m["external_id"],
+        type=m["type"],
+        occurred_at=m["occurred_at"],
+        received_at=m["received_at"],
+        amount=m["amount"],
+        currency=m["currency"],
+        direction=m["direction"],
+        reason_code=m["reason_code"],
+        status=m["status"],
+        refs=Refs(**refs) if refs else Refs(),
+        attributes=dict(attributes or {}),
+    )
+
+
+EXPECTATION_COLUMNS = (
+    "id", "rule", "entity_kind", "entity_key", "anchors", "opened_by", "opened_at", "due_at",
+    "expected", "amount", "currency", "status",
+)  # fmt: skip
+
+
+def expectation_from_row(row: Any) -> Expectation:
+    m = row._mapping
+    return Expectation(
+        id=str(m["id"]),
+        rule=m["rule"],
+        entity_kind=m["entity_kind"],
+        entity_key=m["entity_key"],
+        anchors=tuple((str(kind), str(key)) for kind, key in m["anchors"]),
+        opened_by=str(m["opened_by"]),
+        opened_at=m["opened_at"],
+        due_at=m["due_at"],
+        expected=m["expected"],
+        amount=m["amount"],
+        currency=m["currency"],
+        status=ExpectationStatus(m["status"]),
     )
 
 
@@ -130,6 +183,7 @@ CASE_COLUMNS = (
     "last_seen_at", "sla_goal_at", "sla_due_at", "closed_at", "resolved_at", "outcome",
     "pauses_automation",
     "finding_count", "amount", "currency", "exposures", "open_key", "version",
+    "snoozed_until", "accepted_until", "accepted_fingerprint",
 )  # fmt: skip
 
 
@@ -141,6 +195,7 @@ def case_values(b: Bulk, c: Case) -> tuple[Any, ...]:
         b.dt(c.sla_due_at), b.dt(c.closed_at), b.dt(c.resolved_at), c.outcome,
         b.flag(c.pauses_automation), c.finding_count,
         b.dec(c.amount), c.currency, b.json(c.exposures), c.open_key, c.version,
+        b.dt(c.snoozed_until), b.dt(c.accepted_until), c.accepted_fingerprint,
     )  # fmt: skip
 
 

@@ -126,6 +126,9 @@ cases = sa.Table(
     sa.Column("exposures", JSONValue, nullable=False),
     sa.Column("open_key", sa.String(400), unique=True),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("snoozed_until", UTCDateTime),
+    sa.Column("accepted_until", UTCDateTime),
+    sa.Column("accepted_fingerprint", sa.String(200)),
     sa.Index(None, "status", "owner_team"),
     sa.Index(None, "type", "status"),
 )
@@ -180,6 +183,27 @@ timers = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("case_id", "kind"),
     sa.Index(None, "status", "due_at"),
+)
+
+expectations = sa.Table(
+    "expectations",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("entity_kind", sa.String(32), nullable=False),
+    sa.Column("entity_key", sa.String(255), nullable=False),
+    sa.Column("anchors", JSONValue, nullable=False),
+    sa.Column("opened_by", Id, nullable=False),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("expected", sa.Text, nullable=False),
+    sa.Column("amount", Amount),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("settled_at", UTCDateTime),
+    sa.Column("settled_by", Id),
+    sa.Index(None, "status", "due_at"),
+    sa.Index(None, "rule", "entity_kind", "entity_key"),
 )
 
 quarantine = sa.Table(

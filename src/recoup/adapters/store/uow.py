@@ -18,6 +18,7 @@ from recoup.adapters.store.queries import CaseQueriesMixin, id_prefix_filter
 from recoup.adapters.store.rows import (
     CASE_COLUMNS,
     EVENT_COLUMNS,
+    EXPECTATION_COLUMNS,
     FINDING_COLUMNS,
     TIMELINE_COLUMNS,
     TIMER_COLUMNS,
@@ -26,6 +27,8 @@ from recoup.adapters.store.rows import (
     case_from_row,
     case_row,
     case_values,
+    event_from_row,
+    expectation_from_row,
     finding_values,
     raw_text,
     timeline_values,
@@ -35,7 +38,14 @@ from recoup.domain.audit import AuditEntry, AuditRecord, seal
 from recoup.domain.cases.case import Case
 from recoup.domain.cases.casing import CasePlan
 from recoup.domain.detection.detectors import WindowEntry, WindowRequest
+from recoup.domain.detection.expectations import (
+    Expectation,
+    ExpectationStatus,
+    Meet,
+    expectation_id,
+)
 from recoup.domain.detection.findings import Finding
+from recoup.domain.detection.timeline import DEFAULT_TIMELINE_LIMIT, EntityKey, link_keys
 from recoup.domain.errors import ConflictError, NotFoundError
 from recoup.domain.ids import derived_id
 from recoup.domain.ingestion.canonical import Rejection
@@ -202,6 +212,156 @@ class SqlUnitOfWork(CaseQueriesMixin):
         rows = [(e.detector, e.key, b.uid(e.event_id), b.dt(e.occurred_at), e.ref) for e in entries]
         b.insert(t.detector_windows, ("detector", "key", "event_id", "occurred_at", "ref"), rows,
                  on_conflict="DO NOTHING")  # fmt: skip
+
+    # -- correlation: entity timelines --------------------------------------------------------
+
+    def load_timeline_events(
+        self, anchors: Iterable[EntityKey], hops: int, limit: int = DEFAULT_TIMELINE_LIMIT
+    ) -> list[Event]:
+        """The events linked to ``anchors``, then those linked to them through transaction
+        identifiers, ``hops`` times: the neighbourhood the entity graph is built from. Stops
+        adding events once ``limit`` per anchor set is reached (a runaway hub)."""
+        loaded: dict[str, Event] = {}
+        seen: set[EntityKey] = set()
+        frontier = sorted(set(anchors))
+        cap = limit * max(len(frontier), 1)
+        for level in range(hops + 1):
+            keys = [pair for pair in frontier if pair not in seen]
+            seen.update(keys)
+            if not keys or len(loaded) >= cap:
+                break
+            ids = self._linked_event_ids(keys) - loaded.keys()
+            fresh = self._events_by_id(sorted(ids)[: cap - len(loaded)])
+            for event in fresh:
+                loaded[event.event_id] = event
+            if level == hops:
+                break
+            frontier = sorted({pair for e in fresh for pair in link_keys(e)} - seen)
+        return list(loaded.values())
+
+    def _linked_event_ids(self, keys: Sequence[EntityKey]) -> set[str]:
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, key in keys:
+            by_kind[kind].append(key)
+        links = t.entity_links.c
+        ids: set[str] = set()
+        for kind, values in sorted(by_kind.items()):
+            for chunk in _chunks(sorted(values)):
+                query = sa.select(links.event_id).where(links.kind == kind, links.key.in_(chunk))
+                ids.update(str(i) for i in self.conn.execute(query).scalars())
+        return ids
+
+    def _events_by_id(self, ids: Sequence[str]) -> list[Event]:
+        e = t.events.c
+        columns = (e.id, e.source, e.external_id, e.type, e.occurred_at, e.received_at,
+                   e.amount, e.currency, e.direction, e.reason_code, e.status, e.refs,
+                   e.attributes)  # fmt: skip
+        found: list[Event] = []
+        for chunk in _chunks(ids):
+            for row in self.conn.execute(sa.select(*columns).where(e.id.in_(chunk))):
+                found.append(event_from_row(row))
+        return found
+
+    # -- expected-but-missing timers -----------------------------------------------------------
+
+    def add_expectations(self, expectations: Sequence[Expectation]) -> int:
+        """Store new pending timers; one already stored for the same rule and entity stays as
+        it is (its id follows from both). Returns how many were new."""
+        if not expectations:
+            return 0
+        b = Bulk(self.conn)
+        rows = [
+            (b.uid(x.id), x.rule, x.entity_kind, x.entity_key,
+             b.json([list(a) for a in x.timeline_anchors()]),
+             b.uid(x.opened_by), b.dt(x.opened_at), b.dt(x.due_at), x.expected, b.dec(x.amount),
+             x.currency, x.status.value)
+            for x in {x.id: x for x in expectations}.values()
+        ]  # fmt: skip
+        inserted = b.insert_returning(t.expectations, EXPECTATION_COLUMNS, rows,
+                                      on_conflict="(id) DO NOTHING", returning="id")  # fmt: skip
+        return len(inserted)
+
+    def meet_expectations(self, meets: Sequence[Meet]) -> int:
+        """Mark the pending timers these arrivals satisfy as met, each by the earliest event
+        that meets it. Returns how many. Most arrivals meet nothing (an order's payment when no
+        timer waits for it), so pending timers are looked up in bulk first."""
+        earliest: dict[str, Meet] = {}
+        for meet in sorted(meets, key=lambda m: (m.at, m.event_id)):
+            earliest.setdefault(expectation_id(meet.rule, meet.entity_kind, meet.entity_key), meet)
+        if not earliest:
+            return 0
+        x = t.expectations.c
+        pending: list[str] = []
+        for chunk in _chunks(sorted(earliest)):
+            query = sa.select(x.id).where(
+                x.id.in_(chunk), x.status == ExpectationStatus.PENDING.value
+            )
+            pending.extend(str(i) for i in self.conn.execute(query).scalars())
+        if not pending:
+            return 0
+        stmt = (
+            t.expectations.update()
+            .where(x.id == sa.bindparam("b_id"), x.status == ExpectationStatus.PENDING.value)
+            .values(status=ExpectationStatus.MET.value, settled_at=sa.bindparam("b_at"),
+                    settled_by=sa.bindparam("b_by"))
+        )  # fmt: skip
+        rows = [{"b_id": i, "b_at": earliest[i].at, "b_by": earliest[i].event_id} for i in pending]
+        self.conn.execute(stmt, rows)
+        return len(pending)
+
+    def claim_due_expectations(self, now: datetime, limit: int) -> list[Expectation]:
+        """Pending timers due at ``now``, oldest first. On PostgreSQL the rows stay locked to
+        this transaction and other workers skip them; SQLite serialises writers anyway."""
+        x = t.expectations.c
+        query = (
+            sa.select(t.expectations)
+            .where(x.status == ExpectationStatus.PENDING.value, x.due_at <= now)
+            .order_by(x.due_at, x.id)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [expectation_from_row(row) for row in self.conn.execute(query)]
+
+    def settle_expectations(
+        self, ids: Sequence[str], status: ExpectationStatus, at: datetime
+    ) -> None:
+        x = t.expectations.c
+        for chunk in _chunks(sorted(ids)):
+            self.conn.execute(
+                t.expectations.update()
+                .where(x.id.in_(chunk), x.status == ExpectationStatus.PENDING.value)
+                .values(status=status.value, settled_at=at)
+            )
+
+    def due_snoozes(self, now: datetime, limit: int) -> list[Case]:
+        """Snoozed cases whose snooze has ended, oldest first."""
+        c = t.cases.c
+        query = (
+            sa.select(t.cases)
+            .where(c.status == "snoozed", c.snoozed_until <= now)
+            .order_by(c.snoozed_until, c.id)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [case_from_row(row) for row in self.conn.execute(query)]
+
+    def expectation_counts(self) -> dict[str, dict[str, Any]]:
+        """Rule -> {status: count, "next_due": the earliest pending due time}."""
+        x = t.expectations.c
+        out: dict[str, dict[str, Any]] = defaultdict(dict)
+        query = sa.select(x.rule, x.status, sa.func.count()).group_by(x.rule, x.status)
+        for rule, status, count in self.conn.execute(query):
+            out[rule][status] = count
+        pending = (
+            sa.select(x.rule, sa.func.min(x.due_at))
+            .where(x.status == ExpectationStatus.PENDING.value)
+            .group_by(x.rule)
+        )
+        for rule, due in self.conn.execute(pending):
+            out[rule]["next_due"] = due
+        return dict(out)
 
     # -- findings and cases ----------------------------------------------------------------
 
@@ -407,6 +567,7 @@ _CASE_UPDATABLE = (
     "status", "tier", "title", "updated_at", "first_seen_at", "last_seen_at", "closed_at",
     "resolved_at", "outcome",
     "finding_count", "amount", "currency", "exposures", "open_key", "version",
+    "snoozed_until", "accepted_until", "accepted_fingerprint",
 )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ class CaseStatus(StrEnum):
     TRIAGED = "triaged"
     IN_PROGRESS = "in_progress"
     WAITING = "waiting"
+    SNOOZED = "snoozed"
     RESOLVED = "resolved"
     CLOSED = "closed"
 
@@ -62,6 +63,12 @@ class Case:
     resolved_at: datetime | None = None
     outcome: str | None = None
     version: int = 1
+    snoozed_until: datetime | None = None
+    """While set and in the future, the case is snoozed: findings attach without a touch."""
+    accepted_until: datetime | None = None
+    """While set and in the future, the discrepancy is accepted (resolved as ``accepted``)."""
+    accepted_fingerprint: str | None = None
+    """The evidence that was accepted; a finding with other evidence reopens the case."""
 
     @property
     def is_open(self) -> bool:
@@ -81,6 +88,10 @@ class Case:
             "last_seen_at": self.last_seen_at.isoformat(),
             "accepts_findings": self.open_key is not None,
             "outcome": self.outcome,
+            "snoozed_until": None if self.snoozed_until is None else self.snoozed_until.isoformat(),
+            "accepted_until": (
+                None if self.accepted_until is None else self.accepted_until.isoformat()
+            ),
         }
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from recoup.domain.audit import AuditEntry
+from recoup.domain.cases.acceptance import acceptance_holds, reopen_for_evidence
 from recoup.domain.cases.case import TIER_RANK, Case, CaseStatus, open_key
 from recoup.domain.cases.outcomes import Resolution
 from recoup.domain.detection.findings import Finding
@@ -54,6 +55,10 @@ class CasePlan:
     audit: list[AuditEntry] = field(default_factory=list)
     attached: int = 0
     resolved: dict[str, Case] = field(default_factory=dict)
+    reopened: set[str] = field(default_factory=set)
+    """Accepted cases whose evidence changed."""
+    suppressed: set[str] = field(default_factory=set)
+    """Accepted cases that took a finding with no new evidence."""
 
 
 def _new_case(finding: Finding, now: datetime) -> Case:
@@ -129,7 +134,25 @@ def plan_cases(
         key = open_key(finding.type, finding.entity_kind, finding.entity_key)
         case = current.get(key)
         window = finding.spec.dedupe_window
-        if case is not None and case.is_open and _within(finding, case, window):
+        holds = None if case is None or case.is_open else acceptance_holds(case, finding, now)
+        if case is not None and holds is not None:
+            # An accepted discrepancy: same evidence is suppressed, new evidence reopens it.
+            if case.id not in plan.created and case.id not in before:
+                before[case.id] = case.snapshot()
+            if holds:
+                plan.suppressed.add(case.id)
+                kind = "finding_suppressed"
+            else:
+                reopen_for_evidence(case)
+                plan.reopened.add(case.id)
+                kind = "reopened"
+            _record(case, finding)
+            case.updated_at = now
+            if case.id not in plan.created:
+                plan.updated[case.id] = case
+            plan.attached += 1
+            plan.timeline.append(_entry(case, finding, now, kind))
+        elif case is not None and case.is_open and _within(finding, case, window):
             if case.id not in plan.created and case.id not in before:
                 before[case.id] = case.snapshot()
             _record(case, finding)
@@ -177,6 +200,10 @@ def plan_cases(
         after = case.snapshot()
         if case_id in plan.resolved:
             action = "case.resolved"
+        elif case_id in plan.reopened:
+            action = "case.reopened"
+        elif case_id in plan.suppressed:
+            action = "case.findings_suppressed"
         elif after["finding_count"] != snapshot["finding_count"]:
             action = "case.findings_attached"
         else:

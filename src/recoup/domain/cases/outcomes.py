@@ -37,10 +37,22 @@ class Resolution:
 # event type -> (case types it settles, entity kinds to look under, outcome)
 _RULES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
     "payment.succeeded": [
-        ("payment_failed", ("payment", "charge", "invoice", "subscription"), "recovered")
+        ("payment_failed", ("payment", "charge", "invoice", "subscription"), "recovered"),
+        ("missing_payment", ("invoice",), "recovered"),
     ],
     "payment.captured": [("payment_failed", ("payment", "charge"), "recovered")],
-    "invoice.paid": [("payment_failed", ("invoice",), "recovered")],
+    "invoice.paid": [
+        ("payment_failed", ("invoice",), "recovered"),
+        ("missing_payment", ("invoice",), "recovered"),
+    ],
+    "invoice.voided": [("missing_payment", ("invoice",), "voided")],
+    "invoice.marked_uncollectible": [("missing_payment", ("invoice",), "written_off")],
+    # Late counterparts of expected-but-missing timers that already fired.
+    "payout.paid": [("settlement_delayed", ("payout",), "settled")],
+    "fulfillment.created": [("order_stalled", ("order",), "shipped")],
+    "order.fulfilled": [("order_stalled", ("order",), "shipped")],
+    "order.partially_fulfilled": [("order_stalled", ("order",), "shipped")],
+    "order.cancelled": [("order_stalled", ("order",), "cancelled")],
     "subscription.payment_succeeded": [("payment_failed", ("subscription",), "recovered")],
     "refund.succeeded": [("refund_failed", ("refund",), "recovered")],
     "dispute.won": [

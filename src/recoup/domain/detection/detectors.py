@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
+from typing import TypeVar
 
+from recoup.domain.detection import rules_expected
 from recoup.domain.detection.declines import FRAUD_REASONS, classify_decline
 from recoup.domain.detection.duplicates import (
     DEFAULT_DUPLICATE_WINDOW as DEFAULT_DUPLICATE_WINDOW,
@@ -41,8 +43,15 @@ from recoup.domain.detection.duplicates import WindowEntry as WindowEntry
 from recoup.domain.detection.duplicates import WindowRequest as WindowRequest
 from recoup.domain.detection.duplicates import WindowState as WindowState
 from recoup.domain.detection.duplicates import duplicate_key as duplicate_key
+from recoup.domain.detection.expectations import Expectation, ExpectationRule, Meet
 from recoup.domain.detection.findings import Finding, finding_id
 from recoup.domain.detection.taxonomy import Tier, finding_type
+from recoup.domain.detection.timeline import (
+    DEFAULT_HOPS,
+    EntityGraph,
+    EntityKey,
+    TimelineDetector,
+)
 from recoup.domain.ingestion.event import Event
 from recoup.domain.money import format_money
 
@@ -64,6 +73,8 @@ DEFAULT_HIGH_VALUE_THRESHOLDS: Mapping[str, Decimal] = MappingProxyType(
     }
 )
 
+_T = TypeVar("_T")
+
 StatelessRule = Callable[[Event, datetime], Finding | None]
 """A rule that needs one event: ``(event, detected_at) -> Finding | None``."""
 
@@ -75,6 +86,10 @@ RuleSpec = tuple[frozenset[str], StatelessRule]
 class Detection:
     findings: list[Finding] = field(default_factory=list)
     window_entries: list[WindowEntry] = field(default_factory=list)
+    expectations: list[Expectation] = field(default_factory=list)
+    """Timers the batch opens (expected-but-missing)."""
+    meets: list[Meet] = field(default_factory=list)
+    """Pending timers the batch's events satisfy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +102,38 @@ class DetectionSettings:
         default_factory=lambda: DEFAULT_HIGH_VALUE_THRESHOLDS
     )
     """Currency -> the amount at or above which an order or authorisation is reviewed."""
+    payment_grace: timedelta = rules_expected.DEFAULT_PAYMENT_GRACE
+    """missing_payment: how long past an invoice's due date before it fires."""
+    settlement_grace: timedelta = rules_expected.DEFAULT_SETTLEMENT_GRACE
+    """settlement_delayed: how long past a payout's arrival date before it fires."""
+    sanctions: RuleSpec | None = None
+    """sanctions_alert: ``SanctionsScreen(list, threshold).spec``; None (no list) turns it off."""
+    fulfilment_sla: timedelta = rules_expected.DEFAULT_FULFILMENT_SLA
+    """order_stalled: how long after payment an order must ship."""
+    orphan_grace: timedelta = rules_expected.DEFAULT_ORPHAN_GRACE
+    """orphan_payment: how long a payment may wait for an order or invoice to claim it."""
+    bank_line_grace: timedelta = rules_expected.DEFAULT_BANK_LINE_GRACE
+    """unmatched_bank_line: how long a referenced line may wait for its counterpart."""
+    timeline_hops: int = DEFAULT_HOPS
+    """How many identifier links a timeline follows from its entity."""
+    retry_limits: Mapping[str, tuple[int, timedelta]] = field(
+        default_factory=lambda: MappingProxyType(
+            {
+                "visa": (15, timedelta(days=30)),
+                "mastercard": (10, timedelta(hours=24)),
+                "other": (8, timedelta(days=30)),
+            }
+        )
+    )
+    """retry_exhausted: network -> (failed attempts, within); ``other`` for any network not
+    listed."""
+    amount_tolerance: Decimal = Decimal(0)
+    """amount_mismatch: the absolute difference let through (0: exact to the minor unit)."""
+    amount_tolerance_percent: Decimal = Decimal(0)
+    """amount_mismatch: the difference let through as a percentage of the expected amount (the
+    larger of the two tolerances applies)."""
+    fee_tolerance_percent: Decimal = Decimal(2)
+    """fee_mismatch: the largest shortfall read as a fee, as a percentage of the counterpart."""
 
 
 def _entity(event: Event, *kinds: str) -> tuple[str, str]:
@@ -214,6 +261,7 @@ def stateless_rules(settings: DetectionSettings) -> list[RuleSpec]:
         *rules_bank.rules(),
         *rules_orders.rules(settings.high_value_thresholds),
         *rules_payables.rules(),
+        *([settings.sanctions] if settings.sanctions is not None else []),
     ]
 
 
@@ -248,6 +296,23 @@ class Detectors:
             for type_ in sorted(detector.types):
                 self._stateful_for[type_] = (*self._stateful_for.get(type_, ()), detector)
         self._dispatch: dict[str, tuple[StatelessRule, ...]] | None = None
+        self.expectation_rules: tuple[ExpectationRule, ...] = tuple(
+            rules_expected.rules(
+                payment_grace=self.settings.payment_grace,
+                settlement_grace=self.settings.settlement_grace,
+                fulfilment_sla=self.settings.fulfilment_sla,
+                orphan_grace=self.settings.orphan_grace,
+                bank_line_grace=self.settings.bank_line_grace,
+            )
+        )
+        self._rule_by_name = {rule.name: rule for rule in self.expectation_rules}
+        self._opens_for = _by_type((r.opens, r) for r in self.expectation_rules)
+        self._meets_for = _by_type((r.meets, r) for r in self.expectation_rules)
+        self._meets_any = tuple(r for r in self.expectation_rules if "*" in r.meets)
+        self.timeline_detectors: tuple[TimelineDetector, ...] = tuple(
+            timeline_detectors(self.settings)
+        )
+        self._timeline_for = _by_type((d.types, d) for d in self.timeline_detectors)
 
     @property
     def dispatch(self) -> dict[str, tuple[StatelessRule, ...]]:
@@ -256,6 +321,31 @@ class Detectors:
             self._dispatch = dispatch_table(stateless_rules(self.settings))
         return self._dispatch
 
+    def expectation_rule(self, name: str) -> ExpectationRule | None:
+        return self._rule_by_name.get(name)
+
+    def timeline_anchors(self, events: Sequence[Event]) -> set[EntityKey]:
+        """The entities whose timelines the timeline detectors need for ``events``."""
+        wanted: set[EntityKey] = set()
+        timeline_for = self._timeline_for.get
+        for event in events:
+            for detector in timeline_for(event.type, ()):
+                wanted.update(detector.anchors(event))
+        return wanted
+
+    def run_timelines(
+        self, events: Sequence[Event], graph: EntityGraph, detected_at: datetime
+    ) -> list[Finding]:
+        """The timeline detectors over ``events``, reading the loaded ``graph``."""
+        out: list[Finding] = []
+        timeline_for = self._timeline_for.get
+        hops = self.settings.timeline_hops
+        for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
+            for detector in timeline_for(event.type, ()):
+                timelines = [graph.timeline(k, v, hops) for k, v in detector.anchors(event)]
+                out.extend(detector.evaluate(event, timelines, detected_at))
+        return out
+
     def window_requests(self, events: Sequence[Event]) -> list[WindowRequest]:
         return [r for detector in self.stateful for r in detector.requests(events)]
 
@@ -263,6 +353,8 @@ class Detectors:
         out = Detection()
         rules_for = self.dispatch.get
         stateful_for = self._stateful_for.get
+        opens_for = self._opens_for.get
+        meets_for = self._meets_for.get
         for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
             for rule in rules_for(event.type, ()):
                 finding = rule(event, detected_at)
@@ -272,4 +364,39 @@ class Detectors:
                 findings, entries = detector.observe(event, state, detected_at)
                 out.findings.extend(findings)
                 out.window_entries.extend(entries)
+            for opener in opens_for(event.type, ()):
+                expectation = opener.expect(event)
+                if expectation is not None:
+                    out.expectations.append(expectation)
+            for meeter in (*meets_for(event.type, ()), *self._meets_any):
+                for kind, key in meeter.met_keys(event):
+                    out.meets.append(
+                        Meet(meeter.name, kind, key, event.event_id, event.occurred_at)
+                    )
         return out
+
+
+def _by_type(specs: Iterable[tuple[frozenset[str], _T]]) -> dict[str, tuple[_T, ...]]:
+    """Event type -> the detectors that read it ("*" entries are left to the caller)."""
+    table: dict[str, tuple[_T, ...]] = {}
+    for types, item in specs:
+        for type_ in sorted(types - {"*"}):
+            table[type_] = (*table.get(type_, ()), item)
+    return table
+
+
+def timeline_detectors(settings: DetectionSettings) -> list[TimelineDetector]:
+    """Every detector that reads entity timelines, in the order they run on an event."""
+    from recoup.domain.detection import (
+        rules_timeline_bank,
+        rules_timeline_orders,
+        rules_timeline_payables,
+        rules_timeline_payments,
+    )
+
+    return [
+        *rules_timeline_payments.detectors(settings),
+        *rules_timeline_bank.detectors(settings),
+        *rules_timeline_orders.detectors(),
+        *rules_timeline_payables.detectors(),
+    ]

@@ -1,5 +1,6 @@
 """Stateless rules about bank transfers: rejects (pain.002 / pacs.002) and returns (camt.054,
-pacs.004, ACH), each explained with the meaning of its ISO 20022 or NACHA reason code.
+pacs.004, ACH), each explained with the meaning of its ISO 20022 or NACHA reason code; and money
+that arrived on a statement with nothing to apply it by (missing remittance).
 """
 
 from __future__ import annotations
@@ -21,13 +22,19 @@ from recoup.domain.reference.iso20022 import iso_reason
 
 BANK_REJECTED = "bank_rejected"
 BANK_RETURNED = "bank_returned"
+MISSING_REMITTANCE = "missing_remittance"
 
 REJECTED_TYPE = "bank.transfer_rejected"
 RETURNED_TYPE = "bank.transfer_returned"
+STATEMENT_LINE_TYPE = "bank.statement_line"
 
 # The transfer's own ids first, the statement line last.
 REJECT_ENTITY = ("end_to_end", "instruction", "uetr", "bank_transaction")
 RETURN_ENTITY = ("end_to_end", "instruction", "uetr", "ach_trace", "bank_transaction")
+# Any of these on a credit line is something cash application can match it by.
+REMITTANCE_REFS = (
+    "end_to_end", "instruction", "uetr", "ach_trace", "invoice", "payment", "payout", "order",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +118,37 @@ def detect_bank_returned(event: Event, detected_at: datetime) -> Finding | None:
     )
 
 
+def _blank(value: object) -> bool:
+    """True for an absent or empty remittance, or text of only whitespace."""
+    if isinstance(value, str):
+        return not value.strip()
+    return not value
+
+
+def detect_missing_remittance(event: Event, detected_at: datetime) -> Finding | None:
+    """Money came in on a statement line with no remittance text and no reference to an invoice,
+    order, payment, payout or transfer: nobody can apply it without asking the payer. A debit
+    is our own money going out, so only credits count."""
+    if event.type != STATEMENT_LINE_TYPE or event.direction != "credit":
+        return None
+    if not _blank(event.attributes.get("remittance")):
+        return None
+    if any(getattr(event.refs, kind) is not None for kind in REMITTANCE_REFS):
+        return None
+    return _finding(
+        event,
+        MISSING_REMITTANCE,
+        _entity(event, "bank_transaction"),
+        detected_at=detected_at,
+        summary=f"credit of {_money(event)} arrived without remittance information",
+        tier=default_tier(MISSING_REMITTANCE),
+        detail={"counterparty_name": event.attributes.get("counterparty_name")},
+    )
+
+
 def rules() -> list[RuleSpec]:
     return [
         (frozenset({REJECTED_TYPE}), detect_bank_rejected),
         (frozenset({RETURNED_TYPE}), detect_bank_returned),
+        (frozenset({STATEMENT_LINE_TYPE}), detect_missing_remittance),
     ]

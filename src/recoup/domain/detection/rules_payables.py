@@ -1,10 +1,17 @@
-"""Stateless rules about payables master data: a VAT number or tax id that fails validation, and
-a supplier bank account (IBAN) that cannot be right.
+"""Stateless rules about payables master data: a VAT number or tax id that fails validation, a
+supplier bank account (IBAN) that cannot be right, and one held in someone else's name.
 
 Both check format and check digits offline with ``python-stdnum`` (pure Python, no network:
 VIES and other online look-ups are never called). A full IBAN is never put in a finding: the
 summary and detail show its country and last four characters only; a tax id (``tax_id``, which
 may be a person's number such as a US SSN) is shown the same way, a VAT number in full.
+
+The account-holder check compares ``attributes.account_holder_name`` with the supplier's
+``attributes.name`` after :func:`recoup.domain.detection.sanctions.normalise_name` (case,
+punctuation and legal forms such as Ltd / Limited / GmbH ignored), so "Acme Trading Ltd" and
+"ACME TRADING LIMITED" agree. Its finding has its own id (``finding_id`` of
+``supplier_bank_mismatch:name``), so an event with both an invalid IBAN and a foreign holder
+keeps both findings, each with its own reason, instead of one overwriting the other.
 
 The "bank account changed since the last payment" half of supplier_bank_mismatch needs state
 (the account last paid) and is not done here.
@@ -13,7 +20,7 @@ The "bank account changed since the last payment" half of supplier_bank_mismatch
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +35,8 @@ from stdnum.exceptions import (
 )
 
 from recoup.domain.detection.detectors import RuleSpec, _entity, _finding, default_tier
-from recoup.domain.detection.findings import Finding
+from recoup.domain.detection.findings import Finding, finding_id
+from recoup.domain.detection.sanctions import name_score
 from recoup.domain.ingestion.event import Event
 
 TAX_VALIDATION_FAILED = "tax_validation_failed"
@@ -40,6 +48,13 @@ TAX_TYPES = frozenset(
 BANK_TYPES = frozenset(
     {"supplier.created", "supplier.updated", "supplier.payment_initiated", "invoice.created"}
 )
+HOLDER_TYPES = frozenset({"supplier.created", "supplier.updated", "supplier.payment_initiated"})
+
+# Below this token_sort_ratio (0-100) the account holder is someone other than the supplier.
+HOLDER_NAME_THRESHOLD = 80
+# The account-holder finding's id is finding_id of this, so it never takes the invalid-IBAN
+# finding's id on the same event.
+HOLDER_FINDING_KEY = f"{SUPPLIER_BANK_MISMATCH}:name"
 
 INVALID_FORMAT = "invalid format"
 INVALID_CHECKSUM = "invalid checksum"
@@ -278,8 +293,43 @@ def detect_invalid_iban(event: Event, detected_at: datetime) -> Finding | None:
     )
 
 
+def detect_holder_name_mismatch(event: Event, detected_at: datetime) -> Finding | None:
+    """The supplier's bank account is held in another name (``attributes.account_holder_name``
+    scores below 80 against ``attributes.name``): the classic invoice-redirection fraud, so a
+    person checks before paying. Quiet unless both names are given."""
+    if event.type not in HOLDER_TYPES:
+        return None
+    name = _attr(event, "name")
+    holder = _attr(event, "account_holder_name")
+    if name is None or holder is None:
+        return None
+    exact = name_score(name, holder)
+    if exact >= HOLDER_NAME_THRESHOLD:
+        return None
+    score = round(exact, 1)
+    finding = _finding(
+        event,
+        SUPPLIER_BANK_MISMATCH,
+        _entity(event, "supplier", "invoice"),
+        detected_at=detected_at,
+        summary=f"bank account holder {holder!r} does not match supplier {name!r} "
+        f"(score {score:g})",
+        tier=default_tier(SUPPLIER_BANK_MISMATCH),
+        detail={
+            "field": "account_holder_name",
+            "reason": "account holder differs",
+            "name": name,
+            "account_holder_name": holder,
+            "score": score,
+            "threshold": HOLDER_NAME_THRESHOLD,
+        },
+    )
+    return replace(finding, id=finding_id(HOLDER_FINDING_KEY, event.event_id))
+
+
 def rules() -> list[RuleSpec]:
     return [
+        (HOLDER_TYPES, detect_holder_name_mismatch),
         (TAX_TYPES, detect_tax_validation_failed),
         (BANK_TYPES, detect_invalid_iban),
     ]

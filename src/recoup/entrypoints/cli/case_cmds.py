@@ -1,16 +1,28 @@
-"""`recoup cases list|show`."""
+"""`recoup cases list|show|snooze|wake|accept`."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from recoup.domain.audit import AuditRecord
+from recoup.domain.cases.case import Case
+from recoup.domain.errors import InvalidInputError
 from recoup.domain.ids import short_id
 from recoup.entrypoints.cli.common import console, get_app, guarded, money, print_json
-from recoup.services.cases import CaseDetail, CaseFilter, list_cases, show_case
+from recoup.services.cases import (
+    CaseDetail,
+    CaseFilter,
+    accept_case,
+    list_cases,
+    show_case,
+    snooze_case,
+    wake_case,
+)
 
 cases_app = typer.Typer(help="Work with cases.", no_args_is_help=True)
 
@@ -120,3 +132,85 @@ def _audit(records: list[AuditRecord]) -> None:
     for r in records:
         table.add_row(str(r.seq), r.at.isoformat(), r.actor, r.action, r.hash[:16])
     console.print(table)
+
+
+_DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_until(until: str | None, for_: str | None, now: datetime) -> datetime:
+    """``--until`` (an ISO 8601 time with a zone, or a date meaning its start in UTC) or
+    ``--for`` (a duration: 30m, 12h, 3d, 2w), exactly one of them."""
+    if (until is None) == (for_ is None):
+        raise InvalidInputError("give exactly one of --until and --for")
+    if for_ is not None:
+        match = _DURATION.match(for_.strip().lower())
+        if match is None:
+            raise InvalidInputError(f"--for {for_!r}: use a number and m, h, d or w (e.g. 3d)")
+        return now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    assert until is not None
+    try:
+        parsed = datetime.fromisoformat(until.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(f"--until {until!r} is not an ISO 8601 date or time") from None
+    if len(until.strip()) == 10:
+        parsed = parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        raise InvalidInputError(f"--until {until!r} has no time zone; add Z or +hh:mm")
+    return parsed.astimezone(UTC)
+
+
+Until = Annotated[str | None, typer.Option(help="ISO 8601 time with a zone, or a date")]
+For = Annotated[str | None, typer.Option("--for", help="a duration: 30m, 12h, 3d, 2w")]
+Reason = Annotated[str, typer.Option(help="why (kept on the audit record)")]
+Actor = Annotated[str, typer.Option(help="who is doing it")]
+
+
+def _done(case: Case, what: str) -> None:
+    console.print(f"case {short_id(case.id)} {what} (status {case.status.value})")
+
+
+@cases_app.command("snooze")
+@guarded
+def snooze_command(
+    case_id: Annotated[str, typer.Argument(help="case id or a unique prefix")],
+    reason: Reason,
+    until: Until = None,
+    for_: For = None,
+    actor: Actor = "cli",
+) -> None:
+    """Snooze an open case: it leaves the working queue until then, findings still attach."""
+    app = get_app()
+    when = parse_until(until, for_, app.clock.now())
+    case = snooze_case(case_id, when, reason, actor=f"user:{actor}", uow=app.uow,
+                       clock=app.clock)  # fmt: skip
+    _done(case, f"snoozed until {when.isoformat()}")
+
+
+@cases_app.command("wake")
+@guarded
+def wake_command(
+    case_id: Annotated[str, typer.Argument(help="case id or a unique prefix")],
+    actor: Actor = "cli",
+) -> None:
+    """End a snooze now."""
+    app = get_app()
+    _done(wake_case(case_id, actor=f"user:{actor}", uow=app.uow, clock=app.clock), "woken")
+
+
+@cases_app.command("accept")
+@guarded
+def accept_command(
+    case_id: Annotated[str, typer.Argument(help="case id or a unique prefix")],
+    reason: Reason,
+    until: Until = None,
+    for_: For = None,
+    actor: Actor = "cli",
+) -> None:
+    """Accept a discrepancy until then: resolved as accepted; findings with the same evidence
+    are suppressed, new evidence reopens the case."""
+    app = get_app()
+    when = parse_until(until, for_, app.clock.now())
+    case = accept_case(case_id, when, reason, actor=f"user:{actor}", uow=app.uow,
+                       clock=app.clock)  # fmt: skip
+    _done(case, f"accepted until {when.isoformat()}")

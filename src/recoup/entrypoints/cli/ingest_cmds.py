@@ -24,6 +24,7 @@ from recoup.adapters.simulation.demo_month import DemoSpec, write_demo_month
 from recoup.domain.errors import InvalidInputError, Location
 from recoup.entrypoints.cli.common import console, get_app, guarded, money
 from recoup.services.cases import summarise_open_cases
+from recoup.services.expectations import fire_due
 from recoup.services.ingest import IngestReport, Item, ingest_records
 
 DEMO_FILE = "recoup-demo-month.jsonl"
@@ -228,6 +229,10 @@ def register(app: typer.Typer) -> None:
         console.print(f"generated {lines:,} events for {payments:,} payments into {file}")
         report, reader = run_ingest(file, batch_size=None)
         print_ingest_report(report, reader)
+        app = get_app()
+        timers = fire_due(uow=app.uow, clock=app.clock, detectors=app.detectors)
+        console.print(f"timers due {timers.due:,}: met {timers.met:,}, fired {timers.fired:,}")
+        report.findings_by_type.update(timers.findings_by_type)
         print_summary(report)
 
 

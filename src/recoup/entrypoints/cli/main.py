@@ -16,7 +16,9 @@ from recoup.entrypoints.cli.admin_cmds import (
 )
 from recoup.entrypoints.cli.case_cmds import cases_app
 from recoup.entrypoints.cli.common import guarded
+from recoup.entrypoints.cli.scenario_cmds import scenarios_app
 from recoup.entrypoints.cli.sync_cmds import sync_app
+from recoup.entrypoints.cli.timer_cmds import timers_app
 
 
 def _version(value: bool) -> None:
@@ -48,6 +50,8 @@ def create_cli() -> typer.Typer:
     app.add_typer(config_app, name="config")
     app.add_typer(events_app, name="events")
     app.add_typer(sync_app, name="sync")
+    app.add_typer(scenarios_app, name="scenarios")
+    app.add_typer(timers_app, name="timers")
     return app
 
 
