@@ -148,3 +148,14 @@ def test_payout_order_orphan_and_bank_line_timers(app: App) -> None:
     # or on arrival; b-3 carries no reference at all, so it opened no timer.
     assert timers.fired == 4
     assert ("unmatched_bank_line", "bt_3") not in statuses(app)
+
+
+def test_a_capped_timeline_keeps_the_newest_events(app: App) -> None:
+    ingest(app, [
+        rec(f"sp-{n}", "supplier.payment_initiated", source="ap", hours=n, amount="10.00",
+            supplier="s1", attributes={"iban": "DE89370400440532013000"})
+        for n in range(5)
+    ])  # fmt: skip
+    with app.uow() as tx:
+        events = tx.load_timeline_events([("supplier", "s1")], 0, limit=3)
+    assert sorted(e.external_id for e in events) == ["sp-2", "sp-3", "sp-4"]

@@ -498,6 +498,14 @@ def test_the_dispatch_finds_what_the_loop_over_every_rule_found() -> None:
     assert [x.rule for x in detection.expectations] == ["orphan_payment"] * 3
     assert detection.meets == []
     detection.expectations = []
+    # Failed attempts mark the retry gate of their payment (see TimelineDetector.waits_on).
+    gates = [e for e in detection.window_entries if e.detector.startswith("gate.")]
+    assert {(e.detector, e.key) for e in gates} == {
+        ("gate.retry_exhausted", "payment:pi_9"),
+        ("gate.retry_exhausted", "invoice:in_1"),
+        ("gate.retry_exhausted", "subscription:sub_1"),
+    }
+    detection.window_entries = [e for e in detection.window_entries if e not in gates]
     assert detection == expected
     assert [f.id for f in detection.findings] == [
         finding_id("payment_failed", eid("f3")),

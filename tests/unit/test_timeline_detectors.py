@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from recoup.domain.detection.detectors import DetectionSettings, Detectors
+from recoup.domain.detection.detectors import DetectionSettings, Detectors, WindowState
 from recoup.domain.detection.findings import Finding, finding_id
 from recoup.domain.detection.rules_timeline_bank import FeeMismatch
 from recoup.domain.detection.rules_timeline_orders import CarrierConflict, SplitConflict
@@ -41,10 +41,13 @@ def ingest_like(batches: Sequence[Sequence[Event]], settings: DetectionSettings 
     detectors = Detectors(settings)
     stored: list[Event] = []
     kept: dict[str, Finding] = {}
+    state = WindowState()  # the window store: gate marks persist across batches
     for batch in batches:
         stored.extend(batch)
+        detectors.run(list(batch), state, DETECTED)
         graph = EntityGraph.of(stored)
-        for finding in detectors.run_timelines(list(batch), graph, DETECTED):
+        plan = detectors.plan_timelines(list(batch), state)
+        for finding in detectors.run_timelines(plan, graph, DETECTED):
             kept.setdefault(finding.id, finding)
     return kept
 
@@ -340,7 +343,7 @@ def test_a_payment_naming_neither_invoice_nor_order_asks_for_no_timeline() -> No
         ("invoice", "in_1"),
         ("order", "o_1"),
     ]
-    assert Detectors().timeline_anchors([payment("p", "1.00", payment="pi_1")]) == set()
+    assert Detectors().plan_timelines([payment("p", "1.00", payment="pi_1")]).anchors == set()
 
 
 # --- fee_mismatch ------------------------------------------------------------------------------

@@ -266,11 +266,11 @@ def store_events(
     now = clock.now()
     detection = detectors.run(new, state, now)
     store.add_windows(detection.window_entries)
-    anchors = detectors.timeline_anchors(new)
-    if anchors:
+    reads = detectors.plan_timelines(new, state)
+    if reads.anchors:
         hops = detectors.settings.timeline_hops
-        graph = EntityGraph.of(store.load_timeline_events(sorted(anchors), hops))
-        detection.findings.extend(detectors.run_timelines(new, graph, now))
+        graph = EntityGraph.of(store.load_timeline_events(sorted(reads.anchors), hops))
+        detection.findings.extend(detectors.run_timelines(reads, graph, now))
     opened = store.add_expectations(detection.expectations)
     met = store.meet_expectations(detection.meets)
     findings = _unseen(detection.findings, store)

@@ -54,11 +54,22 @@ from recoup.domain.ingestion.flags import FileFlag
 from recoup.domain.ports import QuarantineItem, RunCounts
 
 CHUNK = 900
+PG_CHUNK = 20_000
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _one_of(column: Any, values: Sequence[Any], dialect: str) -> Any:
+    """``column IN (values)``. On PostgreSQL it is ``column = ANY(array)``: one parameter
+    however many values, so the statement is neither re-parsed nor re-planned per chunk."""
+    if dialect != "postgresql":
+        return column.in_(values)
+    element = sa.Uuid(as_uuid=False) if isinstance(column.type, sa.Uuid) else sa.String()
+    array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.String()))
+    return column == sa.any_(sa.cast(array, postgresql.ARRAY(element)))
 
 
 class SqlUnitOfWork(CaseQueriesMixin):
@@ -88,6 +99,14 @@ class SqlUnitOfWork(CaseQueriesMixin):
 
     def commit(self) -> None:
         self._tx.commit()
+
+    def _chunked(self, items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+        """Value lists for ``_one_of``: small on SQLite (its parameter limit), large on
+        PostgreSQL (one array parameter)."""
+        return _chunks(items, PG_CHUNK if self.dialect == "postgresql" else CHUNK)
+
+    def _one_of(self, column: Any, values: Sequence[Any]) -> Any:
+        return _one_of(column, values, self.dialect)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -195,10 +214,10 @@ class SqlUnitOfWork(CaseQueriesMixin):
             spans = {r.key: (r.start, r.end) for r in reqs}
             start = min(r.start for r in reqs)
             end = max(r.end for r in reqs)
-            for chunk in _chunks(sorted(spans)):
+            for chunk in self._chunked(sorted(spans)):
                 query = sa.select(w.key, w.event_id, w.occurred_at, w.ref).where(
                     w.detector == detector,
-                    w.key.in_(chunk),
+                    self._one_of(w.key, chunk),
                     w.occurred_at.between(start, end),
                 )
                 for key, event_id, occurred_at, ref in self.conn.execute(query):
@@ -220,7 +239,8 @@ class SqlUnitOfWork(CaseQueriesMixin):
     ) -> list[Event]:
         """The events linked to ``anchors``, then those linked to them through transaction
         identifiers, ``hops`` times: the neighbourhood the entity graph is built from. Stops
-        adding events once ``limit`` per anchor set is reached (a runaway hub)."""
+        adding events once ``limit`` per anchor is reached (a runaway hub); what is cut is
+        the oldest, so a detector comparing with "the previous payment" still sees it."""
         loaded: dict[str, Event] = {}
         seen: set[EntityKey] = set()
         frontier = sorted(set(anchors))
@@ -230,8 +250,12 @@ class SqlUnitOfWork(CaseQueriesMixin):
             seen.update(keys)
             if not keys or len(loaded) >= cap:
                 break
-            ids = self._linked_event_ids(keys) - loaded.keys()
-            fresh = self._events_by_id(sorted(ids)[: cap - len(loaded)])
+            linked = self._linked_event_ids(keys)
+            for known in loaded.keys() & linked.keys():
+                del linked[known]
+            room = cap - len(loaded)
+            newest = sorted(linked, key=lambda i: (linked[i], i), reverse=True)[:room]
+            fresh = self._events_by_id(sorted(newest))
             for event in fresh:
                 loaded[event.event_id] = event
             if level == hops:
@@ -239,16 +263,20 @@ class SqlUnitOfWork(CaseQueriesMixin):
             frontier = sorted({pair for e in fresh for pair in link_keys(e)} - seen)
         return list(loaded.values())
 
-    def _linked_event_ids(self, keys: Sequence[EntityKey]) -> set[str]:
+    def _linked_event_ids(self, keys: Sequence[EntityKey]) -> dict[str, datetime]:
+        """Event id -> occurred_at of the events that name one of ``keys``."""
         by_kind: dict[str, list[str]] = defaultdict(list)
         for kind, key in keys:
             by_kind[kind].append(key)
         links = t.entity_links.c
-        ids: set[str] = set()
+        ids: dict[str, datetime] = {}
         for kind, values in sorted(by_kind.items()):
-            for chunk in _chunks(sorted(values)):
-                query = sa.select(links.event_id).where(links.kind == kind, links.key.in_(chunk))
-                ids.update(str(i) for i in self.conn.execute(query).scalars())
+            for chunk in self._chunked(sorted(values)):
+                query = sa.select(links.event_id, links.occurred_at).where(
+                    links.kind == kind, self._one_of(links.key, chunk)
+                )
+                for event_id, occurred_at in self.conn.execute(query):
+                    ids[str(event_id)] = occurred_at
         return ids
 
     def _events_by_id(self, ids: Sequence[str]) -> list[Event]:
@@ -257,8 +285,8 @@ class SqlUnitOfWork(CaseQueriesMixin):
                    e.amount, e.currency, e.direction, e.reason_code, e.status, e.refs,
                    e.attributes)  # fmt: skip
         found: list[Event] = []
-        for chunk in _chunks(ids):
-            for row in self.conn.execute(sa.select(*columns).where(e.id.in_(chunk))):
+        for chunk in self._chunked(ids):
+            for row in self.conn.execute(sa.select(*columns).where(self._one_of(e.id, chunk))):
                 found.append(event_from_row(row))
         return found
 
@@ -285,16 +313,26 @@ class SqlUnitOfWork(CaseQueriesMixin):
         """Mark the pending timers these arrivals satisfy as met, each by the earliest event
         that meets it. Returns how many. Most arrivals meet nothing (an order's payment when no
         timer waits for it), so pending timers are looked up in bulk first."""
+        x = t.expectations.c
+        rules = sorted({meet.rule for meet in meets})
+        waiting = set()
+        for rule in rules:
+            probe = sa.select(x.rule).where(
+                x.rule == rule, x.status == ExpectationStatus.PENDING.value
+            )
+            if self.conn.execute(probe.limit(1)).first() is not None:
+                waiting.add(rule)
         earliest: dict[str, Meet] = {}
         for meet in sorted(meets, key=lambda m: (m.at, m.event_id)):
+            if meet.rule not in waiting:
+                continue
             earliest.setdefault(expectation_id(meet.rule, meet.entity_kind, meet.entity_key), meet)
         if not earliest:
             return 0
-        x = t.expectations.c
         pending: list[str] = []
-        for chunk in _chunks(sorted(earliest)):
+        for chunk in self._chunked(sorted(earliest)):
             query = sa.select(x.id).where(
-                x.id.in_(chunk), x.status == ExpectationStatus.PENDING.value
+                self._one_of(x.id, chunk), x.status == ExpectationStatus.PENDING.value
             )
             pending.extend(str(i) for i in self.conn.execute(query).scalars())
         if not pending:
@@ -368,16 +406,16 @@ class SqlUnitOfWork(CaseQueriesMixin):
     def existing_findings(self, ids: Iterable[str]) -> set[str]:
         wanted = sorted(set(ids))
         seen: set[str] = set()
-        for chunk in _chunks(wanted):
-            query = sa.select(t.findings.c.id).where(t.findings.c.id.in_(chunk))
+        for chunk in self._chunked(wanted):
+            query = sa.select(t.findings.c.id).where(self._one_of(t.findings.c.id, chunk))
             seen.update(str(i) for i in self.conn.execute(query).scalars())
         return seen
 
     def open_cases(self, keys: Iterable[str]) -> dict[str, Case]:
         wanted = sorted(set(keys))
         found: dict[str, Case] = {}
-        for chunk in _chunks(wanted):
-            query = sa.select(t.cases).where(t.cases.c.open_key.in_(chunk))
+        for chunk in self._chunked(wanted):
+            query = sa.select(t.cases).where(self._one_of(t.cases.c.open_key, chunk))
             for row in self.conn.execute(query):
                 case = case_from_row(row)
                 assert case.open_key is not None

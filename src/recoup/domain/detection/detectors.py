@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import TypeVar
@@ -74,6 +74,10 @@ DEFAULT_HIGH_VALUE_THRESHOLDS: Mapping[str, Decimal] = MappingProxyType(
 )
 
 _T = TypeVar("_T")
+
+# Gate marks never expire: a settled order stays settled.
+GATE_START = datetime(1970, 1, 1, tzinfo=UTC)
+GATE_END = datetime(9999, 12, 31, tzinfo=UTC)
 
 StatelessRule = Callable[[Event, datetime], Finding | None]
 """A rule that needs one event: ``(event, detected_at) -> Finding | None``."""
@@ -324,30 +328,46 @@ class Detectors:
     def expectation_rule(self, name: str) -> ExpectationRule | None:
         return self._rule_by_name.get(name)
 
-    def timeline_anchors(self, events: Sequence[Event]) -> set[EntityKey]:
-        """The entities whose timelines the timeline detectors need for ``events``."""
-        wanted: set[EntityKey] = set()
+    def plan_timelines(
+        self, events: Sequence[Event], state: WindowState | None = None
+    ) -> TimelinePlan:
+        """Which timeline detectors read which events, and the entities whose timelines they
+        need. A detector that gates an event (``TimelineDetector.waits_on``) reads it only
+        when the gate is open in ``state`` (loaded by ``window_requests``, marked by ``run``)."""
+        plan = TimelinePlan()
         timeline_for = self._timeline_for.get
-        for event in events:
-            for detector in timeline_for(event.type, ()):
-                wanted.update(detector.anchors(event))
-        return wanted
-
-    def run_timelines(
-        self, events: Sequence[Event], graph: EntityGraph, detected_at: datetime
-    ) -> list[Finding]:
-        """The timeline detectors over ``events``, reading the loaded ``graph``."""
-        out: list[Finding] = []
-        timeline_for = self._timeline_for.get
-        hops = self.settings.timeline_hops
         for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
             for detector in timeline_for(event.type, ()):
-                timelines = [graph.timeline(k, v, hops) for k, v in detector.anchors(event)]
-                out.extend(detector.evaluate(event, timelines, detected_at))
+                if not _gate_open(detector, event, state):
+                    continue
+                anchors = detector.anchors(event)
+                if anchors:
+                    plan.reads.append((event, detector, anchors))
+                    plan.anchors.update(anchors)
+        return plan
+
+    def run_timelines(
+        self, plan: TimelinePlan, graph: EntityGraph, detected_at: datetime
+    ) -> list[Finding]:
+        """The timeline detectors of ``plan``, reading the loaded ``graph``."""
+        out: list[Finding] = []
+        hops = self.settings.timeline_hops
+        for event, detector, anchors in plan.reads:
+            timelines = [graph.timeline(kind, key, hops) for kind, key in anchors]
+            out.extend(detector.evaluate(event, timelines, detected_at))
         return out
 
     def window_requests(self, events: Sequence[Event]) -> list[WindowRequest]:
-        return [r for detector in self.stateful for r in detector.requests(events)]
+        requests = [r for detector in self.stateful for r in detector.requests(events)]
+        gates: set[tuple[str, str]] = set()
+        timeline_for = self._timeline_for.get
+        for event in events:
+            for detector in timeline_for(event.type, ()):
+                waits = detector.waits_on(event)
+                if waits is not None:
+                    gates.update((detector.gate, key) for key in waits)
+        requests.extend(WindowRequest(gate, key, GATE_START, GATE_END) for gate, key in gates)
+        return requests
 
     def run(self, events: Sequence[Event], state: WindowState, detected_at: datetime) -> Detection:
         out = Detection()
@@ -355,6 +375,7 @@ class Detectors:
         stateful_for = self._stateful_for.get
         opens_for = self._opens_for.get
         meets_for = self._meets_for.get
+        timeline_for = self._timeline_for.get
         for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
             for rule in rules_for(event.type, ()):
                 finding = rule(event, detected_at)
@@ -364,6 +385,11 @@ class Detectors:
                 findings, entries = detector.observe(event, state, detected_at)
                 out.findings.extend(findings)
                 out.window_entries.extend(entries)
+            for reader in timeline_for(event.type, ()):
+                for key in reader.marks(event):
+                    mark = WindowEntry(reader.gate, key, event.event_id, event.occurred_at, "")
+                    state.add(mark)
+                    out.window_entries.append(mark)
             for opener in opens_for(event.type, ()):
                 expectation = opener.expect(event)
                 if expectation is not None:
@@ -374,6 +400,22 @@ class Detectors:
                         Meet(meeter.name, kind, key, event.event_id, event.occurred_at)
                     )
         return out
+
+
+@dataclass
+class TimelinePlan:
+    """The (event, detector, anchors) reads of a batch, in event order, and every anchor."""
+
+    reads: list[tuple[Event, TimelineDetector, list[EntityKey]]] = field(default_factory=list)
+    anchors: set[EntityKey] = field(default_factory=set)
+
+
+def _gate_open(detector: TimelineDetector, event: Event, state: WindowState | None) -> bool:
+    waits = detector.waits_on(event)
+    if waits is None or state is None:
+        return True
+    need = detector.gate_threshold
+    return any(len(state.get(detector.gate, key)) >= need for key in waits)
 
 
 def _by_type(specs: Iterable[tuple[frozenset[str], _T]]) -> dict[str, tuple[_T, ...]]:

@@ -155,6 +155,18 @@ class ExpectationRule:
         )
 
 
+def span(window: timedelta) -> str:
+    """``30 days``, ``24 hours``, ``90 minutes``: a window as people say it."""
+    seconds = int(window.total_seconds())
+    if seconds == 0:
+        return "0 hours"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return str(window)
+
+
 def money_or_none(event: Event) -> str:
     if event.amount is None or event.currency is None:
         return ""

@@ -18,6 +18,7 @@ from recoup.domain.detection.expectations import (
     date_attribute,
     first_ref,
     money_or_none,
+    span,
 )
 from recoup.domain.detection.timeline import EntityKey, Timeline
 from recoup.domain.ingestion.event import Event
@@ -100,7 +101,7 @@ class MissingPayment(ExpectationRule):
         )
 
     def summary(self, expectation: Expectation) -> str:
-        return f"no {expectation.expected} (grace {self.grace})"
+        return f"no {expectation.expected} (grace {span(self.grace)})"
 
 
 class SettlementDelayed(ExpectationRule):
@@ -138,7 +139,7 @@ class SettlementDelayed(ExpectationRule):
         )
 
     def summary(self, expectation: Expectation) -> str:
-        return f"{expectation.expected}; still not paid (grace {self.grace})"
+        return f"{expectation.expected}; still not paid (grace {span(self.grace)})"
 
 
 class OrderStalled(ExpectationRule):
@@ -162,7 +163,7 @@ class OrderStalled(ExpectationRule):
             event,
             ("order", order),
             event.occurred_at + self.sla,
-            f"shipment of order {order}{money_or_none(event)} within {self.sla} of payment",
+            f"shipment of order {order}{money_or_none(event)} within {span(self.sla)} of payment",
         )
 
     def met_keys(self, event: Event) -> list[EntityKey]:
@@ -258,7 +259,7 @@ class UnmatchedBankLine(ExpectationRule):
         return any(e.type not in BANK_LINE_TYPES for e in timeline)
 
     def summary(self, expectation: Expectation) -> str:
-        return f"no {expectation.expected} within {self.grace}"
+        return f"no {expectation.expected} within {span(self.grace)}"
 
 
 def _refs(event: Event, kind: str) -> list[str]:

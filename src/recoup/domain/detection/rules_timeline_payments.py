@@ -22,6 +22,7 @@ from recoup.domain.detection.detectors import (
     _money,
     default_tier,
 )
+from recoup.domain.detection.expectations import span
 from recoup.domain.detection.findings import Finding, finding_id
 from recoup.domain.detection.timeline import EntityKey, Timeline, TimelineDetector
 from recoup.domain.ids import derived_id
@@ -95,16 +96,6 @@ def network_of(event: Event) -> str | None:
     return None
 
 
-def span(window: timedelta) -> str:
-    """``30 days``, ``24 hours``, ``90 minutes``: a window as people say it."""
-    seconds = int(window.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return str(window)
-
-
 def crossings(times: Sequence[datetime], limit: int, window: timedelta) -> list[int]:
     """The indexes of the attempts (``times`` ascending) at which the count of attempts within
     ``window`` back (edges included) goes from below ``limit`` to ``limit`` or more."""
@@ -119,6 +110,10 @@ def crossings(times: Sequence[datetime], limit: int, window: timedelta) -> list[
             out.append(index)
         below = not reached
     return out
+
+
+def _source_says_exhausted(event: Event) -> bool:
+    return _is_true(event.attributes.get("retries_exhausted"))
 
 
 class RetryExhausted(TimelineDetector):
@@ -141,9 +136,22 @@ class RetryExhausted(TimelineDetector):
             if limit < 1 or window <= timedelta(0):
                 raise ValueError(f"retry limit of {network!r} must be positive")
 
+    @property
+    def gate_threshold(self) -> int:  # type: ignore[override]
+        """No timeline is read before the smallest limit could be reached."""
+        return min(limit for limit, _ in self.limits.values())
+
     def anchors(self, event: Event) -> list[EntityKey]:
         key = first_key(event, RETRY_ENTITY)
         return [key] if key is not None else []
+
+    def marks(self, event: Event) -> list[str]:
+        return [f"{kind}:{key}" for kind, key in self.anchors(event)]
+
+    def waits_on(self, event: Event) -> list[str] | None:
+        if _source_says_exhausted(event):
+            return None
+        return self.marks(event)
 
     def attempts(self, entity: EntityKey, events: Iterable[Event]) -> list[Event]:
         out: list[Event] = []
@@ -264,6 +272,19 @@ class AmountMismatch(TimelineDetector):
             raise ValueError("amount tolerances must not be negative")
         self.tolerance = tolerance
         self.tolerance_percent = tolerance_percent
+
+    def marks(self, event: Event) -> list[str]:
+        """A settling event opens the gate of its invoice or order for good."""
+        if event.type not in SETTLED_TYPE_SET:
+            return []
+        return [f"{kind}:{key}" for kind, key in self.anchors(event)]
+
+    def waits_on(self, event: Event) -> list[str] | None:
+        """Payments and amounts read the timeline only once their invoice or order is settled
+        (before that nothing can fire); the settling event always reads it."""
+        if event.type in SETTLED_TYPE_SET:
+            return None
+        return [f"{kind}:{key}" for kind, key in self.anchors(event)]
 
     def anchors(self, event: Event) -> list[EntityKey]:
         refs = event.refs

@@ -155,9 +155,28 @@ class TimelineDetector:
 
     name: str
     types: frozenset[str]
+    gate_threshold: int = 1
+    """How many marks a gate key needs before a waiting event reads its timeline."""
 
     def anchors(self, event: Event) -> list[EntityKey]:
         raise NotImplementedError
+
+    def marks(self, event: Event) -> list[str]:
+        """Gate keys this event marks (remembered in the window store)."""
+        return []
+
+    def waits_on(self, event: Event) -> list[str] | None:
+        """None: the event always reads its timeline. Else the gate keys it waits on: it reads
+        its timeline only when one of them has ``gate_threshold`` marks or more (this batch's
+        included). A gate saves loading timelines that cannot change the outcome: a payment
+        for an order that is not settled, the second failed attempt of a payment when the
+        smallest retry limit is eight."""
+        return None
+
+    @property
+    def gate(self) -> str:
+        """The detector name the gate marks are stored under."""
+        return f"gate.{self.name}"
 
     def evaluate(
         self, event: Event, timelines: Sequence[Timeline], detected_at: datetime

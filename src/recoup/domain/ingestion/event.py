@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec.structs import astuple
 
 from recoup.domain.ids import uuid5_str
 
@@ -56,8 +57,8 @@ class Refs(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, froze
         """The (entity kind, identifier) pairs that are set, in field order."""
         return [
             (name, value)
-            for name in self.__struct_fields__
-            if (value := getattr(self, name)) is not None
+            for name, value in zip(self.__struct_fields__, astuple(self), strict=True)
+            if value is not None
         ]
 
 
