@@ -79,3 +79,32 @@ def test_timers_run_and_status(db: str, tmp_path: Path) -> None:
     assert json.loads(out)["due"] == 0
     code, out = recoup("timers", "run", "--as-of", "2026-10-15")
     assert code == 0
+
+
+def test_move_resolve_reopen_and_worker(db: str, tmp_path: Path) -> None:
+    recoup("ingest", str(write_month(tmp_path)))
+    case_id, _, _ = first_case(db)
+    prefix = case_id.replace("-", "")[:12]
+
+    code, out = recoup("cases", "move", prefix, "--to", "waiting", "--on", "customer",
+                       "--reason", "asked for a new card")  # fmt: skip
+    assert code == 0, out
+    assert "moved to waiting" in out
+    code, out = recoup("cases", "move", prefix, "--to", "new", "--reason", "x")
+    assert code == 5
+    assert "cannot move to new" in out
+    code, out = recoup("cases", "resolve", prefix, "--code", "won", "--reason", "x")
+    assert code == 3
+    assert "resolution code" in out
+    assert recoup("cases", "resolve", prefix, "--code", "recovered", "--reason", "paid")[0] == 0
+    assert first_case(db)[1:] == ("resolved", "recovered")
+    code, out = recoup("cases", "reopen", prefix, "--reason", "the payment bounced")
+    assert code == 0, out
+    assert "reopened (1 times so far)" in out
+
+    # The cases were opened just now (the CLI runs on the wall clock): nothing is due yet.
+    code, out = recoup("worker", "--once")
+    assert code == 0, out
+    assert "worker stopped after 1 rounds" in out
+    code, out = recoup("cases", "list", "--status", "escalated", "--json")
+    assert json.loads(out) == []

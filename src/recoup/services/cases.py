@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from recoup.domain.audit import AuditRecord
-from recoup.domain.cases import noise
+from recoup.domain.cases import lifecycle, noise
 from recoup.domain.cases.case import Case, CaseStatus
 from recoup.domain.cases.casing import CasePlan
 from recoup.domain.detection.taxonomy import TAXONOMY, Tier
@@ -159,3 +159,33 @@ def accept_case(
     with new evidence reopens it."""
     return _change(id_or_prefix, lambda case, now: noise.accept(case, until, reason, actor, now),
                    uow=uow, clock=clock)  # fmt: skip
+
+
+def move_case(
+    id_or_prefix: str,
+    to: str,
+    reason: str,
+    *,
+    actor: str,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    resolution: str | None = None,
+    waiting_on: str | None = None,
+) -> Case:
+    """Move a case along its lifecycle (``lifecycle.TRANSITIONS``), audited."""
+    try:
+        status = CaseStatus(to)
+    except ValueError:
+        names = ", ".join(s.value for s in CaseStatus)
+        raise InvalidInputError(f"unknown status {to!r}; use one of {names}") from None
+    if status is CaseStatus.SNOOZED:
+        raise InvalidInputError("use `recoup cases snooze` to snooze a case (it needs a time)")
+    return _change(
+        id_or_prefix,
+        lambda case, now: lifecycle.transition(
+            case, status, reason=reason, actor=actor, now=now, resolution=resolution,
+            waiting_on=waiting_on,
+        ),
+        uow=uow,
+        clock=clock,
+    )  # fmt: skip

@@ -57,6 +57,15 @@ def case_row(case: Case) -> dict[str, Any]:
         "snoozed_until": case.snoozed_until,
         "accepted_until": case.accepted_until,
         "accepted_fingerprint": case.accepted_fingerprint,
+        "triaged_at": case.triaged_at,
+        "in_progress_at": case.in_progress_at,
+        "waiting_at": case.waiting_at,
+        "waiting_on": case.waiting_on,
+        "escalated_at": case.escalated_at,
+        "escalation_level": case.escalation_level,
+        "sla_breached_at": case.sla_breached_at,
+        "reopen_count": case.reopen_count,
+        "decision": case.decision,
     }
 
 
@@ -94,6 +103,15 @@ def case_from_row(row: Any) -> Case:
         snoozed_until=m["snoozed_until"],
         accepted_until=m["accepted_until"],
         accepted_fingerprint=m["accepted_fingerprint"],
+        triaged_at=m["triaged_at"],
+        in_progress_at=m["in_progress_at"],
+        waiting_at=m["waiting_at"],
+        waiting_on=m["waiting_on"],
+        escalated_at=m["escalated_at"],
+        escalation_level=m["escalation_level"],
+        sla_breached_at=m["sla_breached_at"],
+        reopen_count=m["reopen_count"],
+        decision=dict(m["decision"]) if m["decision"] else None,
     )
 
 
@@ -184,6 +202,8 @@ CASE_COLUMNS = (
     "pauses_automation",
     "finding_count", "amount", "currency", "exposures", "open_key", "version",
     "snoozed_until", "accepted_until", "accepted_fingerprint",
+    "triaged_at", "in_progress_at", "waiting_at", "waiting_on", "escalated_at",
+    "escalation_level", "sla_breached_at", "reopen_count", "decision",
 )  # fmt: skip
 
 
@@ -196,6 +216,9 @@ def case_values(b: Bulk, c: Case) -> tuple[Any, ...]:
         b.flag(c.pauses_automation), c.finding_count,
         b.dec(c.amount), c.currency, b.json(c.exposures), c.open_key, c.version,
         b.dt(c.snoozed_until), b.dt(c.accepted_until), c.accepted_fingerprint,
+        b.dt(c.triaged_at), b.dt(c.in_progress_at), b.dt(c.waiting_at), c.waiting_on,
+        b.dt(c.escalated_at), c.escalation_level, b.dt(c.sla_breached_at), c.reopen_count,
+        None if c.decision is None else b.json(c.decision),
     )  # fmt: skip
 
 

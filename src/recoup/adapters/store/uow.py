@@ -385,6 +385,38 @@ class SqlUnitOfWork(CaseQueriesMixin):
             query = query.with_for_update(skip_locked=True)
         return [case_from_row(row) for row in self.conn.execute(query)]
 
+    def claim_due_timers(self, now: datetime, limit: int) -> list[tuple[str, str, str, datetime]]:
+        """Pending SLA timers due at ``now`` as (timer id, case id, kind, due at), oldest
+        first; on PostgreSQL locked to this transaction, others skip them."""
+        tm = t.timers.c
+        query = (
+            sa.select(tm.id, tm.case_id, tm.kind, tm.due_at)
+            .where(tm.status == "pending", tm.due_at <= now)
+            .order_by(tm.due_at, tm.id)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [(str(i), str(c), k, d) for i, c, k, d in self.conn.execute(query)]
+
+    def mark_timers_fired(self, ids: Sequence[str], at: datetime) -> None:
+        tm = t.timers.c
+        for chunk in self._chunked(sorted(ids)):
+            self.conn.execute(
+                t.timers.update()
+                .where(self._one_of(tm.id, chunk), tm.status == "pending")
+                .values(status="fired", fired_at=at, attempts=tm.attempts + 1)
+            )
+
+    def cases_by_id(self, ids: Sequence[str]) -> dict[str, Case]:
+        found: dict[str, Case] = {}
+        for chunk in self._chunked(sorted(set(ids))):
+            query = sa.select(t.cases).where(self._one_of(t.cases.c.id, chunk))
+            for row in self.conn.execute(query):
+                case = case_from_row(row)
+                found[case.id] = case
+        return found
+
     def expectation_counts(self) -> dict[str, dict[str, Any]]:
         """Rule -> {status: count, "next_due": the earliest pending due time}."""
         x = t.expectations.c
@@ -606,6 +638,8 @@ _CASE_UPDATABLE = (
     "resolved_at", "outcome",
     "finding_count", "amount", "currency", "exposures", "open_key", "version",
     "snoozed_until", "accepted_until", "accepted_fingerprint",
+    "triaged_at", "in_progress_at", "waiting_at", "waiting_on", "escalated_at",
+    "escalation_level", "sla_breached_at", "reopen_count", "decision",
 )  # fmt: skip
 
 

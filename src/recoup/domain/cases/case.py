@@ -19,6 +19,7 @@ class CaseStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     WAITING = "waiting"
     SNOOZED = "snoozed"
+    ESCALATED = "escalated"
     RESOLVED = "resolved"
     CLOSED = "closed"
 
@@ -69,6 +70,18 @@ class Case:
     """While set and in the future, the discrepancy is accepted (resolved as ``accepted``)."""
     accepted_fingerprint: str | None = None
     """The evidence that was accepted; a finding with other evidence reopens the case."""
+    triaged_at: datetime | None = None
+    in_progress_at: datetime | None = None
+    waiting_at: datetime | None = None
+    waiting_on: str | None = None
+    """While waiting: ``customer``, ``counterparty`` or ``internal``."""
+    escalated_at: datetime | None = None
+    escalation_level: int = 0
+    sla_breached_at: datetime | None = None
+    reopen_count: int = 0
+    """How often the case was reopened after it was resolved or closed (rework)."""
+    decision: dict[str, Any] | None = None
+    """The policy decision that routed the case: outputs and the rows that decided them."""
 
     @property
     def is_open(self) -> bool:
@@ -92,6 +105,9 @@ class Case:
             "accepted_until": (
                 None if self.accepted_until is None else self.accepted_until.isoformat()
             ),
+            "waiting_on": self.waiting_on,
+            "escalation_level": self.escalation_level,
+            "reopen_count": self.reopen_count,
         }
 
 

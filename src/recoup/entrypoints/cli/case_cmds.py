@@ -1,4 +1,4 @@
-"""`recoup cases list|show|snooze|wake|accept`."""
+"""`recoup cases list|show|move|resolve|reopen|snooze|wake|accept`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.table import Table
 
 from recoup.domain.audit import AuditRecord
 from recoup.domain.cases.case import Case
+from recoup.domain.cases.lifecycle import RESOLUTION_CODES
 from recoup.domain.errors import InvalidInputError
 from recoup.domain.ids import short_id
 from recoup.entrypoints.cli.common import console, get_app, guarded, money, print_json
@@ -19,6 +20,7 @@ from recoup.services.cases import (
     CaseFilter,
     accept_case,
     list_cases,
+    move_case,
     show_case,
     snooze_case,
     wake_case,
@@ -214,3 +216,57 @@ def accept_command(
     case = accept_case(case_id, when, reason, actor=f"user:{actor}", uow=app.uow,
                        clock=app.clock)  # fmt: skip
     _done(case, f"accepted until {when.isoformat()}")
+
+
+MOVE_HELP = "triaged, in_progress, waiting, escalated, resolved, closed"
+CODE_HELP = ", ".join(sorted(RESOLUTION_CODES))
+
+
+@cases_app.command("move")
+@guarded
+def move_command(
+    case_id: Annotated[str, typer.Argument(help="case id or a unique prefix")],
+    to: Annotated[str, typer.Option("--to", help=MOVE_HELP)],
+    reason: Reason,
+    resolution: Annotated[
+        str | None, typer.Option(help="with --to resolved: recovered, written_off, ...")
+    ] = None,
+    on: Annotated[
+        str | None, typer.Option("--on", help="with --to waiting: customer, counterparty, internal")
+    ] = None,
+    actor: Actor = "cli",
+) -> None:
+    """Move a case along its lifecycle; a move the lifecycle does not allow exits 5."""
+    app = get_app()
+    case = move_case(case_id, to, reason, actor=f"user:{actor}", uow=app.uow, clock=app.clock,
+                     resolution=resolution, waiting_on=on)  # fmt: skip
+    _done(case, f"moved to {case.status.value}")
+
+
+@cases_app.command("resolve")
+@guarded
+def resolve_command(
+    case_id: Annotated[str, typer.Argument(help="case id or a unique prefix")],
+    code: Annotated[str, typer.Option(help=CODE_HELP)],
+    reason: Reason,
+    actor: Actor = "cli",
+) -> None:
+    """Resolve a case with a resolution code."""
+    app = get_app()
+    case = move_case(case_id, "resolved", reason, actor=f"user:{actor}", uow=app.uow,
+                     clock=app.clock, resolution=code)  # fmt: skip
+    _done(case, f"resolved as {case.outcome}")
+
+
+@cases_app.command("reopen")
+@guarded
+def reopen_command(
+    case_id: Annotated[str, typer.Argument(help="case id or a unique prefix")],
+    reason: Reason,
+    actor: Actor = "cli",
+) -> None:
+    """Reopen a resolved or closed case (counted as rework)."""
+    app = get_app()
+    case = move_case(case_id, "triaged", reason, actor=f"user:{actor}", uow=app.uow,
+                     clock=app.clock)  # fmt: skip
+    _done(case, f"reopened ({case.reopen_count} times so far)")

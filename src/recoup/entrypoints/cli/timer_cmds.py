@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from recoup.domain.ports import Clock
 from recoup.entrypoints.cli.case_cmds import parse_until
 from recoup.entrypoints.cli.common import console, get_app, guarded, print_json
 from recoup.services.expectations import TimerReport, fire_due, timer_counts
+from recoup.services.worker import WorkerReport, run_worker
 
 timers_app = typer.Typer(help="Expected-but-missing timers and snoozes.", no_args_is_help=True)
 
@@ -67,3 +69,34 @@ def status_command(
         table.add_row(rule, *(f"{row.get(s, 0):,}" for s in ("pending", "met", "fired")),
                       str(row.get("next_due") or "-"))  # fmt: skip
     console.print(table)
+
+
+@guarded
+def worker_command(
+    once: Annotated[bool, typer.Option("--once", help="run one round and exit")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="seconds between idle rounds")] = 5.0,
+) -> None:
+    """Fire due timers forever: snoozes, expected-but-missing timers, SLA goals and deadlines.
+    Run as many as you like against PostgreSQL; each timer fires once."""
+    app = get_app()
+    stop = {"now": False}
+
+    def _stop(signum: int, frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+
+    def progress(report: WorkerReport) -> None:
+        if report.fired:
+            console.print(
+                f"{app.clock.now().isoformat()} timers {report.timers.due:,} "
+                f"(fired {report.timers.fired:,}), snoozes woken {report.timers.woken:,}, "
+                f"SLA {report.sla.due:,} (reminded {report.sla.reminded:,}, "
+                f"escalated {report.sla.escalated:,})"
+            )
+
+    rounds = run_worker(uow=app.uow, clock=app.clock, detectors=app.detectors, interval=interval,
+                        rounds=1 if once else None, on_round=progress,
+                        should_stop=lambda: stop["now"])  # fmt: skip
+    console.print(f"worker stopped after {rounds:,} rounds")

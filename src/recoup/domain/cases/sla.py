@@ -1,0 +1,73 @@
+"""What an SLA timer does when it comes due.
+
+- At the **goal** the owner is reminded: a timeline entry and an audit record, nothing else.
+- At the **deadline** the case escalates: status ``escalated`` (one level up), the breach is
+  recorded (``sla_breached_at``), audited as ``case.sla_breached``.
+
+A timer of a case that is no longer open does nothing (resolving cancels them; this covers a
+race with a resolution in another transaction). Each timer fires once: its row is marked fired
+in the same transaction as its effect.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from recoup.domain.audit import AuditEntry
+from recoup.domain.cases.case import Case, CaseStatus
+from recoup.domain.cases.casing import CasePlan, TimelineEntry
+from recoup.domain.ids import derived_id
+
+SLA_GOAL = "sla_goal"
+SLA_DEADLINE = "sla_deadline"
+SLA_ACTOR = "system:sla"
+
+
+def fire(case: Case, kind: str, due_at: datetime, now: datetime) -> CasePlan:
+    """The plan of one due SLA timer on ``case`` (empty when the case is not open)."""
+    plan = CasePlan()
+    if not case.is_open or kind not in (SLA_GOAL, SLA_DEADLINE):
+        return plan
+    before = case.snapshot()
+    late = now - due_at
+    if kind == SLA_GOAL:
+        action, entry_kind = "case.sla_goal_reached", "reminded"
+        summary = f"SLA goal reached: {case.owner_team} reminded"
+    else:
+        action, entry_kind = "case.sla_breached", "escalated"
+        case.status = CaseStatus.ESCALATED
+        case.escalation_level += 1
+        case.escalated_at = now
+        case.sla_breached_at = case.sla_breached_at or now
+        case.snoozed_until = None
+        case.updated_at = now
+        summary = f"SLA deadline missed: escalated to level {case.escalation_level}"
+        plan.updated[case.id] = case
+    data = {"timer": kind, "due_at": due_at.isoformat(), "late_seconds": late.total_seconds()}
+    plan.timeline.append(
+        TimelineEntry(
+            id=derived_id("timeline", case.id, kind, due_at.isoformat()),
+            case_id=case.id,
+            at=now,
+            kind=entry_kind,
+            actor=SLA_ACTOR,
+            summary=summary,
+            data=data,
+        )
+    )
+    plan.audit.append(
+        AuditEntry(now, SLA_ACTOR, action, "case", case.id,
+                   {"before": before, "after": case.snapshot(), **data})
+    )  # fmt: skip
+    return plan
+
+
+def merge(plans: list[CasePlan]) -> CasePlan:
+    """One plan for one transaction from several."""
+    out = CasePlan()
+    for plan in plans:
+        out.updated.update(plan.updated)
+        out.timeline.extend(plan.timeline)
+        out.audit.extend(plan.audit)
+        out.resolved.update(plan.resolved)
+    return out

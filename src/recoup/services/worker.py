@@ -1,0 +1,110 @@
+"""The worker: everything that happens because time passed.
+
+One round wakes ended snoozes, fires the due expected-but-missing timers (``expectations.py``)
+and the due SLA timers: the owner reminded at the goal, the case escalated at the deadline.
+Each chunk of timers is claimed, applied, marked fired and audited in one transaction; on
+PostgreSQL claims use ``FOR UPDATE SKIP LOCKED``, so several workers never fire one timer twice,
+and a worker that dies mid-chunk leaves its claims to the next round (its transaction rolls
+back).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from recoup.domain.audit import AuditEntry
+from recoup.domain.cases import sla
+from recoup.domain.detection.detectors import Detectors
+from recoup.domain.ports import Clock, UnitOfWorkFactory
+from recoup.services.expectations import DEFAULT_CHUNK, TimerReport, fire_due
+
+WORKER_ACTOR = "system:worker"
+
+
+@dataclass
+class SlaReport:
+    due: int = 0
+    reminded: int = 0
+    escalated: int = 0
+    skipped: int = 0
+    """Timers of cases no longer open (fired as no-ops)."""
+    max_lateness_seconds: float = 0.0
+
+
+@dataclass
+class WorkerReport:
+    timers: TimerReport = field(default_factory=TimerReport)
+    sla: SlaReport = field(default_factory=SlaReport)
+
+    @property
+    def fired(self) -> int:
+        return self.timers.due + self.timers.woken + self.sla.due
+
+
+def fire_sla_timers(
+    *, uow: UnitOfWorkFactory, clock: Clock, chunk: int = DEFAULT_CHUNK
+) -> SlaReport:
+    """Fire every SLA timer due at ``clock.now()``."""
+    report = SlaReport()
+    while True:
+        now = clock.now()
+        with uow() as tx:
+            due = tx.claim_due_timers(now, chunk)
+            if not due:
+                return report
+            cases = tx.cases_by_id([case_id for _, case_id, _, _ in due])
+            plans = []
+            for _timer_id, case_id, kind, due_at in due:
+                case = cases.get(case_id)
+                plan = sla.fire(case, kind, due_at, now) if case is not None else None
+                if plan is None or not plan.audit:
+                    report.skipped += 1
+                    continue
+                plans.append(plan)
+                if kind == sla.SLA_GOAL:
+                    report.reminded += 1
+                else:
+                    report.escalated += 1
+                lateness = (now - due_at).total_seconds()
+                report.max_lateness_seconds = max(report.max_lateness_seconds, lateness)
+            merged = sla.merge(plans)
+            tx.save_plan(merged, [])
+            tx.mark_timers_fired([timer_id for timer_id, _, _, _ in due], now)
+            summary = AuditEntry(now, WORKER_ACTOR, "timers.sla_fired", "timers",
+                                 f"sla-{now.isoformat()}", {"due": len(due)})  # fmt: skip
+            tx.append_audit([*merged.audit, summary])
+            tx.commit()
+        report.due += len(due)
+
+
+def run_due(
+    *, uow: UnitOfWorkFactory, clock: Clock, detectors: Detectors, chunk: int = DEFAULT_CHUNK
+) -> WorkerReport:
+    """One round: snoozes, expected-but-missing timers, SLA timers."""
+    timers = fire_due(uow=uow, clock=clock, detectors=detectors, chunk=chunk)
+    return WorkerReport(timers=timers, sla=fire_sla_timers(uow=uow, clock=clock, chunk=chunk))
+
+
+def run_worker(
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    detectors: Detectors,
+    interval: float = 5.0,
+    rounds: int | None = None,
+    on_round: Callable[[WorkerReport], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """Run rounds every ``interval`` seconds until ``should_stop()`` or ``rounds`` are done;
+    returns the rounds run. A round that found work is followed at once by another."""
+    done = 0
+    while not should_stop() and (rounds is None or done < rounds):
+        report = run_due(uow=uow, clock=clock, detectors=detectors)
+        done += 1
+        if on_round is not None:
+            on_round(report)
+        if report.fired == 0 and (rounds is None or done < rounds):
+            time.sleep(interval)
+    return done
