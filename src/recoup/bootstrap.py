@@ -17,6 +17,7 @@ from recoup.adapters.connectors.webhooks.providers import (
     WebhookProvider,
     build_providers,
 )
+from recoup.adapters.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
 from recoup.adapters.sanctions_list import load_sanctions_list
 from recoup.adapters.store import migrate
 from recoup.adapters.store.engine import create_engine
@@ -24,6 +25,7 @@ from recoup.adapters.store.uow import SqlUnitOfWork
 from recoup.domain.detection.detectors import Detectors, RuleSpec
 from recoup.domain.detection.sanctions import SanctionsScreen
 from recoup.domain.errors import ConfigurationError, InvalidInputError
+from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock
 from recoup.settings import DetectionSettings as DetectionConfig
 from recoup.settings import Settings, load_settings
@@ -35,6 +37,7 @@ class App:
     engine: sa.Engine
     clock: Clock
     detectors: Detectors = field(repr=False)
+    policy: PolicyEngine = field(repr=False)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
@@ -85,7 +88,18 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         sqlite_synchronous=settings.database.sqlite_synchronous,
     )
     detectors = Detectors(settings.detection.domain(sanctions_rule(settings.detection)))
-    return App(settings=settings, engine=engine, clock=clock or SystemClock(), detectors=detectors)
+    return App(settings=settings, engine=engine, clock=clock or SystemClock(), detectors=detectors,
+               policy=policy_engine(settings))  # fmt: skip
+
+
+def policy_engine(settings: Settings) -> PolicyEngine:
+    """The policy pack, validated once at start; a broken pack stops the start naming the
+    setting, the file, the node and the rule."""
+    path = settings.policy.path or DEFAULT_POLICY_PATH
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        raise ConfigurationError(f"setting RECOUP_POLICY__PATH ({path}): {exc.message}") from exc
 
 
 def sanctions_rule(detection: DetectionConfig) -> RuleSpec | None:

@@ -226,6 +226,14 @@ class ServerSettings(_Section):
     workers: int = Field(default=1, ge=1, le=64, description="server processes")
 
 
+class PolicySettings(_Section):
+    path: Path | None = Field(
+        default=None,
+        description="a folder of JDM decision graphs (decide.json and its sub-decisions); unset "
+        "uses the packaged default pack; validated on start",
+    )
+
+
 class SecuritySettings(_Section):
     secret_key: SecretStr = Field(
         default=SecretStr(DEV_SECRET), description="signs links and tokens; set one in prod"
@@ -244,6 +252,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     server: ServerSettings = ServerSettings()
     security: SecuritySettings = SecuritySettings()
+    policy: PolicySettings = PolicySettings()
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

@@ -24,6 +24,7 @@ from recoup.domain.detection.detectors import Detectors
 from recoup.domain.detection.expectations import Expectation, ExpectationStatus
 from recoup.domain.detection.findings import Finding
 from recoup.domain.detection.timeline import EntityGraph, Timeline
+from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 TIMER_ACTOR = "system:timers"
@@ -79,6 +80,7 @@ def fire_due(
     detectors: Detectors,
     chunk: int = DEFAULT_CHUNK,
     on_round: Callable[[TimerReport], None] | None = None,
+    policy: PolicyEngine | None = None,
 ) -> TimerReport:
     """Fire every pending timer due at ``clock.now()``; returns what happened."""
     if chunk < 1:
@@ -114,7 +116,7 @@ def fire_due(
             seen = tx.existing_findings(findings)
             fresh = [f for f in findings.values() if f.id not in seen]
             keys = {open_key(f.type, f.entity_kind, f.entity_key) for f in fresh}
-            plan = plan_cases(fresh, tx.open_cases(keys), now, [])
+            plan = plan_cases(fresh, tx.open_cases(keys), now, [], policy)
             tx.save_plan(plan, fresh)
             tx.settle_expectations(met, ExpectationStatus.MET, now)
             tx.settle_expectations(fired, ExpectationStatus.FIRED, now)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from recoup.domain.detection.detectors import Detectors
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
+from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWorkFactory
 from recoup.services.ingest import batch_audit, run_counts, store_events
 
@@ -67,7 +68,9 @@ class GroupCommitter:
         max_items: int = 2000,
         max_wait: float = 0.005,
         commit_delay: float = 0.0,
+        policy: PolicyEngine | None = None,
     ) -> None:
+        self._policy = policy
         self._uow = uow
         self._clock = clock
         self._detectors = detectors
@@ -155,7 +158,8 @@ class GroupCommitter:
             by_format[pending.delivery.format_name].extend(pending.delivery.rejections)
         with self._uow() as tx:
             stored = store_events(events, store=tx, clock=self._clock,
-                                  detectors=self._detectors, run_id=self.run_id)  # fmt: skip
+                                  detectors=self._detectors, run_id=self.run_id,
+                                  policy=self._policy)  # fmt: skip
             now = self._clock.now()
             for format_name, rejections in by_format.items():
                 tx.quarantine(rejections, self.run_id, format_name, now)

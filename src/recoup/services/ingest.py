@@ -25,6 +25,7 @@ from recoup.domain.detection.timeline import EntityGraph
 from recoup.domain.ingestion.canonical import Rejection, parse_record
 from recoup.domain.ingestion.event import Event
 from recoup.domain.ingestion.flags import FileFlag
+from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, IngestStore, RunCounts, UnitOfWorkFactory
 
 INGEST_ACTOR = "system:ingest"
@@ -123,6 +124,7 @@ def ingest_records(
     format_name: str = "canonical",
     batch_size: int = 5000,
     on_batch: Callable[[IngestReport, list[Item]], None] | None = None,
+    policy: PolicyEngine | None = None,
 ) -> IngestReport:
     """Ingest ``records`` as one run, committing every ``batch_size`` records."""
     if batch_size < 1:
@@ -136,7 +138,8 @@ def ingest_records(
         for batch in _batches(records, batch_size):
             with uow() as tx:
                 result = ingest_batch(batch, store=tx, clock=clock, detectors=detectors,
-                                      run_id=report.run_id, format_name=format_name)  # fmt: skip
+                                      run_id=report.run_id, format_name=format_name,
+                                      policy=policy)  # fmt: skip
                 entry = batch_audit(report.run_id, label, result.counts, clock.now(),
                                     **result.timers)  # fmt: skip
                 tx.append_audit([*result.audit, entry])
@@ -210,11 +213,13 @@ def ingest_batch(
     detectors: Detectors,
     run_id: str | None,
     format_name: str = "canonical",
+    policy: PolicyEngine | None = None,
 ) -> BatchResult:
     """Everything one batch does, inside the caller's transaction."""
     parsed = parse_batch(records, clock)
     events, rejections = parsed.events, parsed.rejections
-    result = store_events(events, store=store, clock=clock, detectors=detectors, run_id=run_id)
+    result = store_events(events, store=store, clock=clock, detectors=detectors, run_id=run_id,
+                          policy=policy)  # fmt: skip
     store.quarantine(rejections, run_id, format_name, clock.now())
     store.flag(parsed.flags, run_id, clock.now())
     counts = run_counts(parsed.records, len(events), result, len(rejections), len(parsed.flags))
@@ -251,6 +256,7 @@ def store_events(
     clock: Clock,
     detectors: Detectors,
     run_id: str | None,
+    policy: PolicyEngine | None = None,
 ) -> StoredEvents:
     """Persist new events, link them, run the detectors and open or attach cases.
 
@@ -276,7 +282,7 @@ def store_events(
     findings = _unseen(detection.findings, store)
     settled = resolutions(new)
     keys = _open_keys(findings) | {k for r in settled for k in r.open_keys()}
-    plan = plan_cases(findings, store.open_cases(keys), now, settled)
+    plan = plan_cases(findings, store.open_cases(keys), now, settled, policy)
     store.save_plan(plan, findings)
     return StoredEvents(
         new_events=len(new),

@@ -11,6 +11,7 @@ from recoup.domain.detection.detectors import Detectors
 from recoup.domain.errors import InvalidInputError, Location
 from recoup.domain.ingestion.canonical import Rejection, parse_record
 from recoup.domain.ingestion.event import Event
+from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, QuarantineItem, UnitOfWork
 from recoup.services.ingest import store_events
 
@@ -56,6 +57,7 @@ def replay_quarantined(
     uow: Callable[[], UnitOfWork],
     clock: Clock,
     detectors: Detectors,
+    policy: PolicyEngine | None = None,
     reparsers: Mapping[str, Reparse] | None = None,
 ) -> ReplayReport:
     """Parse each record again; the ones that now pass are ingested like any event (a record
@@ -81,7 +83,7 @@ def replay_quarantined(
                 continue
             good.append((item, [r for r in results if isinstance(r, Event)]))
         stored = store_events([e for _, events in good for e in events], store=tx, clock=clock,
-                              detectors=detectors, run_id=None)  # fmt: skip
+                              detectors=detectors, run_id=None, policy=policy)  # fmt: skip
         for item, events in good:
             event_id = events[0].event_id
             tx.mark_quarantine(item.id, status="replayed", at=now, event_id=event_id,

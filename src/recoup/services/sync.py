@@ -40,6 +40,7 @@ from recoup.domain.errors import (
 )
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import SOURCE_PATTERN, Event
+from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWorkFactory
 from recoup.services.ingest import IngestReport, Item, ingest_records
 
@@ -220,6 +221,7 @@ class _Run:
     uow: UnitOfWorkFactory
     clock: Clock
     detectors: Detectors
+    policy: PolicyEngine | None
     mapper: EventMapper
     source: str
     tracked_types: Collection[str] | None
@@ -236,6 +238,7 @@ def sync_stripe_events(
     uow: UnitOfWorkFactory,
     clock: Clock,
     detectors: Detectors,
+    policy: PolicyEngine | None = None,
     mapper: EventMapper,
     source: str = "stripe",
     since: datetime | None = None,
@@ -263,8 +266,8 @@ def sync_stripe_events(
         stored = tx.get_cursor(name)
     state = _load(stored, name, since, report)
     report.cursor_before = report.cursor_after = state
-    run = _Run(client, uow, clock, detectors, mapper, source, tracked_types, limit_pages, on_page,
-               report, state, stored)  # fmt: skip
+    run = _Run(client, uow, clock, detectors, policy, mapper, source, tracked_types, limit_pages,
+               on_page, report, state, stored)  # fmt: skip
     lte = None if until is None else math.ceil(until.timestamp()) - 1  # until is exclusive
     try:
         if since is not None:
@@ -362,6 +365,7 @@ def _ingest_page(run: _Run, page: EventPage) -> None:
     if not items:
         return
     result = ingest_records(items, uow=run.uow, clock=run.clock, detectors=run.detectors,
+                            policy=run.policy,
                             label=f"{report.name} page {report.pages}", format_name=FORMAT_NAME,
                             batch_size=len(items))  # fmt: skip
     report.ingest.merge(result)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases import sla
 from recoup.domain.detection.detectors import Detectors
+from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWorkFactory
 from recoup.services.expectations import DEFAULT_CHUNK, TimerReport, fire_due
 
@@ -80,10 +81,15 @@ def fire_sla_timers(
 
 
 def run_due(
-    *, uow: UnitOfWorkFactory, clock: Clock, detectors: Detectors, chunk: int = DEFAULT_CHUNK
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    detectors: Detectors,
+    chunk: int = DEFAULT_CHUNK,
+    policy: PolicyEngine | None = None,
 ) -> WorkerReport:
     """One round: snoozes, expected-but-missing timers, SLA timers."""
-    timers = fire_due(uow=uow, clock=clock, detectors=detectors, chunk=chunk)
+    timers = fire_due(uow=uow, clock=clock, detectors=detectors, chunk=chunk, policy=policy)
     return WorkerReport(timers=timers, sla=fire_sla_timers(uow=uow, clock=clock, chunk=chunk))
 
 
@@ -96,12 +102,13 @@ def run_worker(
     rounds: int | None = None,
     on_round: Callable[[WorkerReport], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    policy: PolicyEngine | None = None,
 ) -> int:
     """Run rounds every ``interval`` seconds until ``should_stop()`` or ``rounds`` are done;
     returns the rounds run. A round that found work is followed at once by another."""
     done = 0
     while not should_stop() and (rounds is None or done < rounds):
-        report = run_due(uow=uow, clock=clock, detectors=detectors)
+        report = run_due(uow=uow, clock=clock, detectors=detectors, policy=policy)
         done += 1
         if on_round is not None:
             on_round(report)

@@ -18,7 +18,9 @@ from recoup.domain.cases.acceptance import acceptance_holds, reopen_for_evidence
 from recoup.domain.cases.case import TIER_RANK, Case, CaseStatus, open_key
 from recoup.domain.cases.outcomes import Resolution
 from recoup.domain.detection.findings import Finding
+from recoup.domain.detection.taxonomy import Tier
 from recoup.domain.ids import derived_id
+from recoup.domain.policy import PolicyEngine, PolicyInput, to_record
 
 SYSTEM_ACTOR = "system:ingest"
 
@@ -61,7 +63,43 @@ class CasePlan:
     """Accepted cases that took a finding with no new evidence."""
 
 
-def _new_case(finding: Finding, now: datetime) -> Case:
+def policy_input(finding: Finding) -> PolicyInput:
+    spec = finding.spec
+    return PolicyInput(
+        type=finding.type,
+        category=spec.category.value,
+        kind=spec.kind.value,
+        breakpoint=spec.breakpoint.value,
+        entity_kind=finding.entity_kind,
+        amount=None if finding.amount is None else str(finding.amount),
+        currency=finding.currency,
+        reason_code=finding.reason_code,
+        tier_hint=finding.tier.value,
+        customer_tier=_text(finding.detail.get("customer_tier")),
+        supplier_tier=_text(finding.detail.get("supplier_tier")),
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _new_case(finding: Finding, now: datetime, policy: PolicyEngine | None = None) -> Case:
+    case = _default_case(finding, now)
+    if policy is None:
+        return case
+    decision = policy.decide(policy_input(finding))
+    case.tier = decision.tier
+    case.owner_team = decision.owner_team
+    case.queue = decision.queue
+    case.sla_goal_at = now + decision.sla_goal
+    case.sla_due_at = now + decision.sla_deadline
+    case.pauses_automation = decision.pauses_automation
+    case.decision = to_record(decision)
+    return case
+
+
+def _default_case(finding: Finding, now: datetime) -> Case:
     spec = finding.spec
     return Case(
         id=derived_id("case", finding.id),
@@ -116,6 +154,7 @@ def plan_cases(
     open_cases: Mapping[str, Case],
     now: datetime,
     resolutions: Iterable[Resolution] = (),
+    policy: PolicyEngine | None = None,
 ) -> CasePlan:
     """Decide, in time order, which case each finding opens or joins, and which open cases the
     sources' own outcomes (a retry that succeeded, a dispute won) resolve."""
@@ -169,8 +208,10 @@ def plan_cases(
                     plan.updated[case.id] = case
                 case.open_key = None
                 case.updated_at = now
-            case = _new_case(finding, now)
+            case = _new_case(finding, now, policy)
             _record(case, finding)
+            if case.decision is not None:
+                case.tier = Tier(case.decision["outputs"]["tier"])  # the policy decides it
             current[key] = case
             plan.created[case.id] = case
             plan.timeline.append(_entry(case, finding, now, "opened"))

@@ -22,6 +22,7 @@ def create_app(app: App, providers: Mapping[str, WebhookProvider]) -> Starlette:
         uow=app.uow,
         clock=app.clock,
         detectors=app.detectors,
+        policy=app.policy,
         label="webhooks",
         max_items=settings.max_batch,
         max_wait=settings.max_wait_ms / 1000,

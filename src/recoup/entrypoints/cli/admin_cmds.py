@@ -71,7 +71,7 @@ def quarantine_replay(
         raise InvalidInputError("give record ids, or --all")
     app = get_app()
     report = replay_quarantined(None if replay_all else ids, uow=app.uow, clock=app.clock,
-                                detectors=app.detectors,
+                                detectors=app.detectors, policy=app.policy,
                                 reparsers=webhook_reparsers())  # fmt: skip
     console.print(
         f"replayed {len(report.replayed)}, still refused {len(report.still_bad)}; "

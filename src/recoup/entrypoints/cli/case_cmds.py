@@ -14,6 +14,7 @@ from recoup.domain.cases.case import Case
 from recoup.domain.cases.lifecycle import RESOLUTION_CODES
 from recoup.domain.errors import InvalidInputError
 from recoup.domain.ids import short_id
+from recoup.domain.policy import explain_record
 from recoup.entrypoints.cli.common import console, get_app, guarded, money, print_json
 from recoup.services.cases import (
     CaseDetail,
@@ -103,9 +104,20 @@ def show_command(
     ]  # fmt: skip
     for label, value in rows:
         console.print(f"  {label:>15}: {value}", soft_wrap=True)
+    _decision(case)
     _events(detail)
     _timeline(detail)
     _audit(detail.audit)
+
+
+def _decision(case: Case) -> None:
+    """Why the case is routed as it is: each output, the table and row that decided it."""
+    if case.decision is None:
+        console.print("\n[bold]decision[/]: taxonomy defaults (no policy decision recorded)")
+        return
+    console.print("\n[bold]decision[/] (policy)")
+    for line in explain_record(case.decision):
+        console.print(f"  {line}", soft_wrap=True)
 
 
 def _events(detail: CaseDetail) -> None:

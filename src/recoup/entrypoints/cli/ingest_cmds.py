@@ -59,6 +59,7 @@ def run_ingest(path: Path, *, batch_size: int | None) -> tuple[IngestReport, Jso
             uow=app.uow,
             clock=app.clock,
             detectors=app.detectors,
+            policy=app.policy,
             label=reader.label,
             batch_size=batch_size or app.settings.ingest.batch_size,
             on_batch=on_batch,
@@ -84,6 +85,7 @@ def run_format(
             uow=app.uow,
             clock=app.clock,
             detectors=app.detectors,
+            policy=app.policy,
             label=str(path),
             format_name=fmt.name,
             batch_size=batch_size or app.settings.ingest.batch_size,
@@ -230,7 +232,8 @@ def register(app: typer.Typer) -> None:
         report, reader = run_ingest(file, batch_size=None)
         print_ingest_report(report, reader)
         app = get_app()
-        timers = fire_due(uow=app.uow, clock=app.clock, detectors=app.detectors)
+        timers = fire_due(uow=app.uow, clock=app.clock, detectors=app.detectors,
+                          policy=app.policy)  # fmt: skip
         console.print(f"timers due {timers.due:,}: met {timers.met:,}, fired {timers.fired:,}")
         report.findings_by_type.update(timers.findings_by_type)
         print_summary(report)

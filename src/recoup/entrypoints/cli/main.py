@@ -16,6 +16,7 @@ from recoup.entrypoints.cli.admin_cmds import (
 )
 from recoup.entrypoints.cli.case_cmds import cases_app
 from recoup.entrypoints.cli.common import guarded
+from recoup.entrypoints.cli.policy_cmds import policy_app
 from recoup.entrypoints.cli.scenario_cmds import scenarios_app
 from recoup.entrypoints.cli.sync_cmds import sync_app
 from recoup.entrypoints.cli.timer_cmds import timers_app, worker_command
@@ -52,6 +53,7 @@ def create_cli() -> typer.Typer:
     app.add_typer(sync_app, name="sync")
     app.add_typer(scenarios_app, name="scenarios")
     app.add_typer(timers_app, name="timers")
+    app.add_typer(policy_app, name="policy")
     app.command("worker")(worker_command)
     return app
 

@@ -121,6 +121,7 @@ def sync_stripe(
             uow=app.uow,
             clock=app.clock,
             detectors=app.detectors,
+            policy=app.policy,
             mapper=stripe.events_from_payload,
             source=source,
             since=start,

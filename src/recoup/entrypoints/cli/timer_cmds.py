@@ -37,7 +37,8 @@ def run_command(
         if not as_json:
             console.print(f"  {report.due:,} due so far, {report.fired:,} fired")
 
-    report = fire_due(uow=app.uow, clock=clock, detectors=app.detectors, on_round=progress)
+    report = fire_due(uow=app.uow, clock=clock, detectors=app.detectors, on_round=progress,
+                      policy=app.policy)  # fmt: skip
     if as_json:
         print_json(report)
         return
@@ -97,6 +98,7 @@ def worker_command(
             )
 
     rounds = run_worker(uow=app.uow, clock=app.clock, detectors=app.detectors, interval=interval,
+                        policy=app.policy,
                         rounds=1 if once else None, on_round=progress,
                         should_stop=lambda: stop["now"])  # fmt: skip
     console.print(f"worker stopped after {rounds:,} rounds")
