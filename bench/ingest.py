@@ -1,7 +1,8 @@
 """Ingest throughput: canonical events through parse, dedupe, persist, correlate, detect, cases
 and audit, in process, on SQLite and PostgreSQL.
 
-The baseline is the same code path committing once per event (batch size 1), run in the same
+Every detector runs and every new case is routed by the default policy pack. The baseline is
+the same code path committing once per event (batch size 1), run in the same
 process on a fresh store, so the ratio does not depend on how busy the machine is.
 
     .venv/bin/python bench/ingest.py                    # 100,000 events, both databases
@@ -41,7 +42,8 @@ def run(backend: str, lines: list[bytes], batch_size: int) -> tuple[float, Inges
         records = [RawRecord(data, "bench.jsonl", n) for n, data in enumerate(lines, 1)]
         started = time.perf_counter()
         report = ingest_records(records, uow=app.uow, clock=app.clock, detectors=app.detectors,
-                                label="bench", batch_size=batch_size)  # fmt: skip
+                                label="bench", batch_size=batch_size,
+                                policy=app.policy)  # fmt: skip
         elapsed = time.perf_counter() - started
         app.close()
     assert report.accepted == len(lines), report
