@@ -88,8 +88,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         sqlite_synchronous=settings.database.sqlite_synchronous,
     )
     detectors = Detectors(settings.detection.domain(sanctions_rule(settings.detection)))
-    return App(settings=settings, engine=engine, clock=clock or SystemClock(), detectors=detectors,
-               policy=policy_engine(settings))  # fmt: skip
+    clock = clock or SystemClock()
+    policy = policy_engine(settings)
+    policy.calendar = settings.calendar.domain(clock.now().date())
+    return App(settings=settings, engine=engine, clock=clock, detectors=detectors, policy=policy)
 
 
 def policy_engine(settings: Settings) -> PolicyEngine:

@@ -11,10 +11,11 @@ insecure defaults are refused outside ``dev``.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -29,6 +30,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from recoup.adapters.calendars import check_region, holidays_for, read_holiday_file
+from recoup.domain.cases.calendar import ALWAYS, BusinessCalendar, Calendar
 from recoup.domain.detection.detectors import DEFAULT_HIGH_VALUE_THRESHOLDS, RuleSpec
 from recoup.domain.detection.detectors import DetectionSettings as DetectorSettings
 from recoup.domain.detection.sanctions import DEFAULT_THRESHOLD as DEFAULT_SANCTIONS_THRESHOLD
@@ -196,6 +199,141 @@ class DetectionSettings(_Section):
         return self
 
 
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_workdays(text: str) -> frozenset[int]:
+    """Weekday numbers (0 = Monday) from ``"mon,tue,wed"``, full names, or ranges such as
+    ``"mon-fri"`` and ``"sun-thu"`` (a range may wrap past Sunday)."""
+
+    def number(name: str) -> int:
+        key = name.strip().lower()
+        for index, short in enumerate(WEEKDAY_NAMES):
+            if key == short or (len(key) > 3 and key.startswith(short) and key.endswith("day")):
+                return index
+        raise ValueError(
+            f"unknown weekday {name.strip()!r} (use mon, tue, wed, thu, fri, sat, sun)"
+        )
+
+    days: set[int] = set()
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        first, dash, last = part.partition("-")
+        if not dash:
+            days.add(number(first))
+            continue
+        day, end = number(first), number(last)
+        days.add(day)
+        while day != end:
+            day = (day + 1) % 7
+            days.add(day)
+    if not days:
+        raise ValueError("at least one workday is needed")
+    return frozenset(days)
+
+
+class CalendarSettings(_Section):
+    """When SLA clocks run. Off (the default), they run 24/7."""
+
+    business_hours: bool = Field(
+        default=False,
+        description="count SLA goals and deadlines in business hours only; false runs them 24/7",
+    )
+    timezone: str = Field(
+        default="UTC", description="IANA time zone of the hours, e.g. Europe/Berlin"
+    )
+    workdays: str = Field(
+        default="mon,tue,wed,thu,fri",
+        description="working weekdays: mon,tue,... or a range such as mon-fri or sun-thu",
+    )
+    opens: time = Field(default=time(9, 0), description="local opening time, HH:MM")
+    closes: time = Field(default=time(17, 0), description="local closing time, HH:MM")
+    holiday_country: str | None = Field(
+        default=None, description="public holidays of this country (ISO 3166-1, e.g. DE)"
+    )
+    holiday_subdivision: str | None = Field(
+        default=None, description="and of this subdivision (e.g. BY); needs holiday_country"
+    )
+    holidays_file: Path | None = Field(
+        default=None,
+        description="extra days off: one ISO date (YYYY-MM-DD) a line, # comments",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)"
+            ) from None
+        return value
+
+    @field_validator("workdays")
+    @classmethod
+    def _workdays(cls, value: str) -> str:
+        return ",".join(WEEKDAY_NAMES[d] for d in sorted(parse_workdays(value)))
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("a local wall-clock time takes no zone offset (set timezone)")
+        return value
+
+    @field_validator("holiday_country", "holiday_subdivision")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip().upper() or None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarSettings:
+        if self.closes <= self.opens:
+            raise ValueError(
+                f"RECOUP_CALENDAR__CLOSES ({self.closes:%H:%M}) must be after "
+                f"RECOUP_CALENDAR__OPENS ({self.opens:%H:%M})"
+            )
+        if self.holiday_subdivision is not None and self.holiday_country is None:
+            raise ValueError(
+                "RECOUP_CALENDAR__HOLIDAY_SUBDIVISION is set but "
+                "RECOUP_CALENDAR__HOLIDAY_COUNTRY is not"
+            )
+        if self.holiday_country is not None:
+            try:
+                check_region(self.holiday_country, self.holiday_subdivision)
+            except InvalidInputError as exc:
+                raise ValueError(exc.message) from None
+        return self
+
+    @property
+    def workday_numbers(self) -> frozenset[int]:
+        return parse_workdays(self.workdays)
+
+    def domain(self, today: date) -> Calendar:
+        """The SLA calendar: :data:`ALWAYS` unless ``business_hours``; otherwise the hours with
+        the public holidays of the years ``today.year - 1`` to ``today.year + 2`` and the days
+        of the holidays file (which raises :class:`InvalidInputError` naming file and line)."""
+        if not self.business_hours:
+            return ALWAYS
+        days: frozenset[date] = frozenset()
+        if self.holiday_country is not None:
+            years = range(today.year - 1, today.year + 3)
+            days |= holidays_for(self.holiday_country, years, self.holiday_subdivision)
+        if self.holidays_file is not None:
+            days |= read_holiday_file(self.holidays_file)
+        return BusinessCalendar(
+            timezone=self.timezone,
+            workdays=self.workday_numbers,
+            opens=self.opens,
+            closes=self.closes,
+            holidays=days,
+        )
+
+
 class WebhookSource(_Section):
     """One inbound webhook endpoint: ``POST /hooks/<name>``."""
 
@@ -253,6 +391,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     security: SecuritySettings = SecuritySettings()
     policy: PolicySettings = PolicySettings()
+    calendar: CalendarSettings = CalendarSettings()
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

@@ -91,3 +91,38 @@ def test_worker_processes_fire_every_timer_exactly_once(
     assert actions(app).count("case.sla_goal_reached") == 300
     assert actions(app).count("case.sla_breached") == 300
     assert verify_audit(reader=app.reader).is_intact
+
+
+def test_sla_clocks_run_on_business_hours_across_a_weekend_and_a_holiday(store_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from recoup.bootstrap import bootstrap
+    from recoup.settings import CalendarSettings, DatabaseSettings, Settings
+
+    # Thursday 24 December 2026, 16:00 in Berlin: one business hour left that day, then
+    # Christmas (25th, 26th) and the weekend.
+    opened = datetime(2026, 12, 24, 15, 0, tzinfo=UTC)
+    settings = Settings(
+        database=DatabaseSettings(url=store_url, auto_upgrade=False),
+        calendar=CalendarSettings(business_hours=True, timezone="Europe/Berlin",
+                                  holiday_country="DE"),
+    )  # fmt: skip
+    app = bootstrap(settings, clock=FixedClock(opened))
+    try:
+        app.ensure_schema()
+        ingest_records(raw(failures(1)), uow=app.uow, clock=app.clock, detectors=app.detectors,
+                       label="t", policy=app.policy)  # fmt: skip
+        with app.reader() as tx:
+            (case,) = tx.list_cases({"status": "open"}, 10)
+        # payment_failed: a goal of 4 hours -> 1 h on the 24th, 3 h on Monday 28 December:
+        # 12:00 Berlin (11:00 UTC). A deadline of 24 business hours -> 1 h on the 24th, 8 h on
+        # the 28th, 8 h on the 29th and 7 h on the 30th: 16:00 Berlin (15:00 UTC).
+        assert case.sla_goal_at == datetime(2026, 12, 28, 11, 0, tzinfo=UTC)
+        assert case.sla_due_at == datetime(2026, 12, 30, 15, 0, tzinfo=UTC)
+        just_before = FixedClock(datetime(2026, 12, 28, 10, 59, tzinfo=UTC))
+        before_goal = fire_sla_timers(uow=app.uow, clock=just_before)
+        assert before_goal.due == 0
+        at_deadline = fire_sla_timers(uow=app.uow, clock=FixedClock(case.sla_due_at))
+        assert (at_deadline.reminded, at_deadline.escalated) == (1, 1)
+    finally:
+        app.close()

@@ -86,6 +86,7 @@ def test_trace_names_the_table_and_row_that_decided_each_output(policy: ZenPolic
         "pause",
         "control",
         "urgency",
+        "writeoff",
     ]
     tier = decision.step_for("tier")
     assert tier == TraceStep(
@@ -94,6 +95,13 @@ def test_trace_names_the_table_and_row_that_decided_each_output(policy: ZenPolic
     impact = decision.step_for("business_impact")
     assert impact is not None
     assert (impact.rule_id, impact.rule_index, impact.inputs) == ("impact.low", 6, {})
+
+
+def test_small_straight_through_failures_are_written_off(policy: ZenPolicy) -> None:
+    spec = TAXONOMY["payment_failed"]
+    assert policy.decide(given(spec, "4.99")).write_off is True
+    assert policy.decide(given(spec, "5.00")).write_off is False
+    assert policy.decide(given(TAXONOMY["refund_failed"], "1.00")).write_off is False
 
 
 def test_explain_says_each_output_in_plain_words(policy: ZenPolicy) -> None:

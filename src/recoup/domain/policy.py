@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
+from recoup.domain.cases.calendar import Calendar
 from recoup.domain.detection.taxonomy import Tier
 
 BUSINESS_IMPACTS = ("low", "medium", "high", "critical")
@@ -71,6 +72,8 @@ class Decision:
     business_impact: str
     control_sensitivity: str
     trace: list[TraceStep] = field(default_factory=list)
+    write_off: bool = False
+    """The money may be written off without recovery (an optional output; default no)."""
 
     @property
     def queue(self) -> str:
@@ -86,6 +89,9 @@ class Decision:
 
 
 class PolicyEngine(Protocol):
+    calendar: Calendar
+    """The clock SLA targets run on: around the clock, or business hours with holidays."""
+
     def decide(self, inp: PolicyInput) -> Decision: ...
 
 
@@ -128,6 +134,7 @@ def to_record(decision: Decision) -> dict[str, Any]:
             "urgency": decision.urgency,
             "business_impact": decision.business_impact,
             "control_sensitivity": decision.control_sensitivity,
+            "write_off": decision.write_off,
         },
         "kind": decision.kind,
         "trace": [

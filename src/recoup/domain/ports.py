@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -160,6 +160,10 @@ class AuditStore(Protocol):
 
 
 class CaseQueries(Protocol):
+    def cases_with_first_finding(self, limit: int | None) -> Iterator[tuple[Case, Finding]]:
+        """Every case, oldest first, with the finding that opened it."""
+        ...
+
     def list_cases(self, filters: Mapping[str, Any], limit: int) -> list[Case]: ...
 
     def find_case(self, id_or_prefix: str) -> Case: ...

@@ -12,6 +12,7 @@ from typing import Any
 
 import zen
 
+from recoup.domain.cases.calendar import ALWAYS, Calendar
 from recoup.domain.detection.taxonomy import Tier
 from recoup.domain.errors import ConfigurationError
 from recoup.domain.policy import Decision, PolicyInput, TraceStep
@@ -107,6 +108,7 @@ class ZenPolicy:
 
     def __init__(self, path: Path, files: Mapping[str, str], tables: Mapping[str, TableInfo]):
         self.path = path
+        self.calendar: Calendar = ALWAYS
         self._files = dict(files)
         self._tables = dict(tables)
         # Each file is parsed and compiled once; the engine's loader hands the compiled
@@ -145,6 +147,7 @@ def decision_of(result: Mapping[str, Any], trace: list[TraceStep], *, kind: str)
             business_impact=str(result["business_impact"]),
             control_sensitivity=str(result["control_sensitivity"]),
             trace=trace,
+            write_off=bool(result.get("write_off", False)),
         )
     except KeyError as exc:
         raise ConfigurationError(f"the policy produced no {exc.args[0]!r}") from None

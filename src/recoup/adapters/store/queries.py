@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from recoup.adapters.store import tables as t
-from recoup.adapters.store.rows import audit_from_row, case_from_row
+from recoup.adapters.store.rows import audit_from_row, case_from_row, finding_from_row
 from recoup.domain.audit import AuditRecord
 from recoup.domain.cases.case import Case, CaseStatus
+from recoup.domain.detection.findings import Finding
 from recoup.domain.errors import ConflictError, InvalidInputError, NotFoundError
 
 OPEN_STATUSES = [s.value for s in CaseStatus if s.is_open]
@@ -26,6 +27,30 @@ def id_prefix_filter(column: Any, given: str) -> Any:
 
 class CaseQueriesMixin:
     conn: sa.Connection
+
+    def cases_with_first_finding(self, limit: int | None) -> Iterator[tuple[Case, Finding]]:
+        """Every case (oldest first) with the finding that opened it, for a policy backtest."""
+        f = t.findings.c
+        first = (
+            sa.select(f.case_id, sa.func.min(f.occurred_at).label("at"))
+            .group_by(f.case_id)
+            .subquery()
+        )
+        query = (
+            sa.select(t.cases, t.findings)
+            .join(first, first.c.case_id == t.cases.c.id)
+            .join(t.findings, sa.and_(f.case_id == first.c.case_id, f.occurred_at == first.c.at))
+            .order_by(t.cases.c.opened_at, t.cases.c.id, f.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        seen: set[str] = set()
+        for row in self.conn.execute(query):
+            case = case_from_row(row)
+            if case.id in seen:
+                continue  # two findings at the same first instant: the lowest id opened it
+            seen.add(case.id)
+            yield case, finding_from_row(row, len(t.cases.c))
 
     def list_cases(self, filters: Mapping[str, Any], limit: int) -> list[Case]:
         c = t.cases.c

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from recoup.adapters.store import tables
 from recoup.domain.audit import AuditRecord
 from recoup.domain.cases.case import Case, CaseStatus
 from recoup.domain.cases.casing import TimelineEntry, Timer
@@ -158,6 +159,29 @@ def expectation_from_row(row: Any) -> Expectation:
         amount=m["amount"],
         currency=m["currency"],
         status=ExpectationStatus(m["status"]),
+    )
+
+
+def finding_from_row(row: Any, offset: int = 0) -> Finding:
+    """A finding from a row whose finding columns start at ``offset`` (after a join)."""
+    values = tuple(row)[offset:]
+    m = dict(zip([c.name for c in tables.findings.c], values, strict=True))
+    return Finding(
+        id=str(m["id"]),
+        type=m["type"],
+        entity_kind=m["entity_kind"],
+        entity_key=m["entity_key"],
+        occurred_at=m["occurred_at"],
+        detected_at=m["detected_at"],
+        trigger_event_id=str(m["trigger_event_id"]),
+        evidence_event_ids=tuple(str(e) for e in m["evidence"] or ()),
+        summary=m["summary"],
+        tier=Tier(m["tier"]),
+        amount=m["amount"],
+        currency=m["currency"],
+        exposure_key=m["exposure_key"],
+        reason_code=m["reason_code"],
+        detail=dict(m["detail"] or {}),
     )
 
 

@@ -92,8 +92,8 @@ def _new_case(finding: Finding, now: datetime, policy: PolicyEngine | None = Non
     case.tier = decision.tier
     case.owner_team = decision.owner_team
     case.queue = decision.queue
-    case.sla_goal_at = now + decision.sla_goal
-    case.sla_due_at = now + decision.sla_deadline
+    case.sla_goal_at = policy.calendar.add(now, decision.sla_goal)
+    case.sla_due_at = policy.calendar.add(now, decision.sla_deadline)
     case.pauses_automation = decision.pauses_automation
     case.decision = to_record(decision)
     return case

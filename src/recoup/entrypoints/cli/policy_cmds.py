@@ -1,4 +1,4 @@
-"""`recoup policy validate|test`: check a policy pack before anyone ships it."""
+"""`recoup policy validate|test|backtest`: check a policy pack before anyone ships it."""
 
 from __future__ import annotations
 
@@ -11,10 +11,20 @@ import typer
 from recoup.adapters.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
 from recoup.domain.errors import InvalidInputError, Location
 from recoup.domain.policy import Decision, PolicyInput, explain
-from recoup.entrypoints.cli.common import console, err_console, guarded
+from recoup.entrypoints.cli.common import (
+    console,
+    err_console,
+    get_app,
+    guarded,
+    money,
+    print_json,
+)
+from recoup.services.policy import backtest
 from recoup.settings import load_settings
 
-policy_app = typer.Typer(help="Decision-table policies: validate and test.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Decision-table policies: validate, test and backtest.", no_args_is_help=True
+)
 
 EXIT_FAILED = 3
 
@@ -127,3 +137,57 @@ def run_tests_command(
     console.print(f"{len(cases) - failed} passed, {failed} failed")
     if failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+@policy_app.command("backtest")
+@guarded
+def backtest_command(
+    candidate: Annotated[Path, typer.Argument(help="the candidate policy folder")],
+    limit: Annotated[int | None, typer.Option(min=1, help="only the oldest N cases")] = None,
+    show: Annotated[int, typer.Option(min=0, help="changed cases to list")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Re-decide the stored cases with a candidate policy and report what would change (tier
+    shifts, owner changes, money newly written off); nothing is changed in the store."""
+    app = get_app()
+    try:
+        engine = load_policy(candidate)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            err_console.print(f"  {problem}", soft_wrap=True)
+        raise
+    report = backtest(engine, current=app.policy, reader=app.reader, limit=limit)
+    if as_json:
+        print_json(
+            {
+                "cases": report.cases,
+                "changed": [
+                    {"case_id": c.case_id, "type": c.type, "entity": c.entity,
+                     "amount": c.amount, "currency": c.currency,
+                     "changes": {k: list(v) for k, v in c.changes.items()}}
+                    for c in report.changed
+                ],
+                "by_output": dict(report.by_output),
+                "newly_written_off": report.newly_written_off,
+            }
+        )  # fmt: skip
+        return
+    console.print(f"candidate {candidate}")
+    console.print(f"{report.cases:,} cases re-decided: {len(report.changed):,} would change")
+    for output, count in sorted(report.by_output.items()):
+        console.print(f"  {output}: {count:,}")
+    for (old, new), count in sorted(report.tier_shifts.items()):
+        console.print(f"  tier {old} -> {new}: {count:,}")
+    for (old, new), count in sorted(report.owner_changes.items()):
+        console.print(f"  owner {old} -> {new}: {count:,}")
+    for currency, amount in sorted(report.newly_written_off.items()):
+        console.print(f"  newly written off: {money(amount, currency)}")
+    for currency, amount in sorted(report.no_longer_written_off.items()):
+        console.print(f"  no longer written off: {money(amount, currency)}")
+    for change in report.changed[:show]:
+        what = "; ".join(f"{k} {v[0]} -> {v[1]}" for k, v in sorted(change.changes.items()))
+        shown = money(change.amount, change.currency)
+        line = f"  {change.case_id} {change.type} {change.entity} {shown}: {what}"
+        console.print(line, soft_wrap=True)
+    if len(report.changed) > show:
+        console.print(f"  ... and {len(report.changed) - show:,} more (--show N, --json)")
