@@ -1,9 +1,11 @@
-"""`recoup cases list|show|move|resolve|reopen|snooze|wake|accept`."""
+"""`recoup cases list|show|move|resolve|reopen|snooze|wake|accept|export|import|bulk-move`."""
 
 from __future__ import annotations
 
 import re
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,6 +18,7 @@ from recoup.domain.errors import InvalidInputError
 from recoup.domain.ids import short_id
 from recoup.domain.policy import explain_record
 from recoup.entrypoints.cli.common import console, get_app, guarded, money, print_json
+from recoup.services.bulk import apply_changes, bulk_move, export_cases, read_changes
 from recoup.services.cases import (
     CaseDetail,
     CaseFilter,
@@ -282,3 +285,76 @@ def reopen_command(
     case = move_case(case_id, "triaged", reason, actor=f"user:{actor}", uow=app.uow,
                      clock=app.clock)  # fmt: skip
     _done(case, f"reopened ({case.reopen_count} times so far)")
+
+
+Owner = Annotated[str | None, typer.Option(help="owner team, e.g. payments_ops")]
+TypeOpt = Annotated[str | None, typer.Option("--type", help="finding type")]
+Status = Annotated[str, typer.Option(help="open (default), all, or a status")]
+Queue = Annotated[str | None, typer.Option(help="queue, e.g. disputes.policy")]
+Limit = Annotated[int, typer.Option(min=1, max=100_000)]
+
+
+def _filters(owner: str | None, type_: str | None, status: str, queue: str | None) -> CaseFilter:
+    return CaseFilter(owner_team=owner, type=type_, queue=queue,
+                      status=None if status == "all" else status)  # fmt: skip
+
+
+@cases_app.command("export")
+@guarded
+def export_command(
+    owner: Owner = None,
+    type_: TypeOpt = None,
+    status: Status = "open",
+    queue: Queue = None,
+    limit: Limit = 10_000,
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+) -> None:
+    """Export cases to CSV; fill in to / resolution / waiting_on / reason and import it back."""
+    app = get_app()
+    text = export_cases(_filters(owner, type_, status, queue), reader=app.reader, limit=limit)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    console.print(f"{text.count(chr(10)) - 1:,} cases written to {output}")
+
+
+@cases_app.command("import")
+@guarded
+def import_command(
+    file: Annotated[Path, typer.Argument(help="an edited `recoup cases export` file")],
+    actor: Actor = "cli",
+) -> None:
+    """Apply the moves of an edited export: every row is checked first; one bad row and nothing
+    is applied (exit 3, every problem listed with its line)."""
+    app = get_app()
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {file}: {exc.strerror}") from None
+    changes, skipped = read_changes(text, file=str(file))
+    report = apply_changes(changes, actor=f"user:{actor}", uow=app.uow, clock=app.clock,
+                           file=str(file))  # fmt: skip
+    console.print(f"{len(report.applied):,} cases moved, {skipped:,} rows without a move")
+
+
+@cases_app.command("bulk-move")
+@guarded
+def bulk_move_command(
+    to: Annotated[str, typer.Option("--to", help=MOVE_HELP)],
+    reason: Reason,
+    owner: Owner = None,
+    type_: TypeOpt = None,
+    status: Status = "open",
+    queue: Queue = None,
+    limit: Limit = 1_000,
+    resolution: Annotated[str | None, typer.Option(help="with --to resolved")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="with --to waiting")] = None,
+    actor: Actor = "cli",
+) -> None:
+    """Move every matching case (up to --limit) at once; all or nothing."""
+    app = get_app()
+    report = bulk_move(_filters(owner, type_, status, queue), to, reason, actor=f"user:{actor}",
+                       uow=app.uow, reader=app.reader, clock=app.clock, limit=limit,
+                       resolution=resolution, waiting_on=on)  # fmt: skip
+    console.print(f"{len(report.applied):,} cases moved to {to}")

@@ -1,0 +1,182 @@
+"""Bulk work on cases: move many at once, and export a queue to CSV and import the edited file.
+
+Both are all-or-nothing: every change is checked against the lifecycle first, and if any row
+or case fails, nothing is applied and every problem is reported (by line for a file). The
+changes that pass are applied in one transaction, each with its timeline entry and audit record.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from recoup.domain.audit import AuditEntry
+from recoup.domain.cases import lifecycle
+from recoup.domain.cases.case import Case, CaseStatus
+from recoup.domain.cases.casing import CasePlan
+from recoup.domain.errors import InvalidInputError, Location, RecoupError
+from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from recoup.services.cases import CaseFilter, list_cases
+
+BULK_ACTOR_PREFIX = "user:"
+EXPORT_COLUMNS = (
+    "id", "type", "status", "tier", "queue", "entity", "amount", "currency", "opened_at",
+    "sla_due_at", "outcome", "to", "resolution", "waiting_on", "reason",
+)  # fmt: skip
+"""The columns of an export. ``to``, ``resolution``, ``waiting_on`` and ``reason`` are the ones
+to fill in; the others are for reading and are ignored on import."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    case_id: str
+    to: str
+    reason: str
+    resolution: str | None = None
+    waiting_on: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class BulkReport:
+    applied: list[tuple[str, str, str]] = field(default_factory=list)
+    """(case id, from, to) for each case moved."""
+    skipped: int = 0
+    """Rows with nothing to do (an empty ``to``)."""
+
+
+def export_cases(filters: CaseFilter, *, reader: Callable[[], UnitOfWork], limit: int) -> str:
+    """The cases matching ``filters`` as CSV text with the editable columns empty."""
+    cases = list_cases(filters, reader=reader, limit=limit)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for case in cases:
+        writer.writerow([
+            case.id, case.type, case.status.value, case.tier.value, case.queue,
+            f"{case.entity_kind}:{case.entity_key}",
+            "" if case.amount is None else str(case.amount), case.currency or "",
+            case.opened_at.isoformat(), case.sla_due_at.isoformat(), case.outcome or "",
+            "", "", "", "",
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def read_changes(text: str, *, file: str) -> tuple[list[Change], int]:
+    """The changes asked for in an edited export; rows with an empty ``to`` are skipped.
+    Raises ``InvalidInputError`` naming every bad line."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"id", "to", "reason"} - set(reader.fieldnames or ())
+    if missing:
+        names = ", ".join(sorted(missing))
+        raise InvalidInputError(f"the file has no {names} column", location=Location(file, 1))
+    changes: list[Change] = []
+    problems: list[str] = []
+    skipped = 0
+    for row in reader:
+        line = reader.line_num
+        to = (row.get("to") or "").strip()
+        if not to:
+            skipped += 1
+            continue
+        case_id = (row.get("id") or "").strip()
+        reason = (row.get("reason") or "").strip()
+        if not case_id:
+            problems.append(f"line {line}: no case id")
+        elif not reason:
+            problems.append(f"line {line}: a reason is required to move case {case_id}")
+        else:
+            resolution = (row.get("resolution") or "").strip() or None
+            waiting_on = (row.get("waiting_on") or "").strip() or None
+            changes.append(Change(case_id, to, reason, resolution, waiting_on, line))
+    if problems:
+        raise _refused(problems, file)
+    return changes, skipped
+
+
+def _refused(problems: Sequence[str], file: str | None) -> InvalidInputError:
+    shown = "; ".join(problems[:20]) + (f"; and {len(problems) - 20} more" if len(problems) > 20
+                                         else "")  # fmt: skip
+    message = f"nothing applied: {len(problems)} problem(s): {shown}"
+    return InvalidInputError(message, location=Location(file=file) if file else None)
+
+
+def apply_changes(
+    changes: Sequence[Change],
+    *,
+    actor: str,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    file: str | None = None,
+) -> BulkReport:
+    """Check every change, then apply all of them in one transaction, or none."""
+    now = clock.now()
+    report = BulkReport()
+    with uow() as tx:
+        cases = tx.cases_by_id([c.case_id for c in changes])
+        plans: list[CasePlan] = []
+        problems: list[str] = []
+        seen: set[str] = set()
+        for change in changes:
+            where = f"line {change.line}: " if change.line is not None else ""
+            case = cases.get(change.case_id)
+            if case is None:
+                problems.append(f"{where}no case {change.case_id}")
+                continue
+            if case.id in seen:
+                problems.append(f"{where}case {case.id} is listed twice")
+                continue
+            seen.add(case.id)
+            before = case.status.value
+            try:
+                plans.append(_move(case, change, actor, now))
+            except RecoupError as exc:
+                problems.append(f"{where}{exc.message}")
+                continue
+            report.applied.append((case.id, before, case.status.value))
+        if problems:
+            raise _refused(problems, file)
+        for plan in plans:
+            tx.save_plan(plan, [])
+        entries = [entry for plan in plans for entry in plan.audit]
+        summary = AuditEntry(now, actor, "cases.bulk_changed", "cases", f"bulk-{now.isoformat()}",
+                             {"cases": len(plans), "file": file})  # fmt: skip
+        tx.append_audit([*entries, summary])
+        tx.commit()
+    return report
+
+
+def _move(case: Case, change: Change, actor: str, now: datetime) -> CasePlan:
+    try:
+        to = CaseStatus(change.to)
+    except ValueError:
+        names = ", ".join(s.value for s in CaseStatus if s is not CaseStatus.SNOOZED)
+        raise InvalidInputError(f"unknown status {change.to!r}; use one of {names}") from None
+    if to is CaseStatus.SNOOZED:
+        raise InvalidInputError("snoozing needs a time: use `recoup cases snooze`")
+    return lifecycle.transition(
+        case, to, reason=change.reason, actor=actor, now=now,
+        resolution=change.resolution, waiting_on=change.waiting_on,
+    )  # fmt: skip
+
+
+def bulk_move(
+    filters: CaseFilter,
+    to: str,
+    reason: str,
+    *,
+    actor: str,
+    uow: UnitOfWorkFactory,
+    reader: Callable[[], UnitOfWork],
+    clock: Clock,
+    limit: int,
+    resolution: str | None = None,
+    waiting_on: str | None = None,
+) -> BulkReport:
+    """Move every case matching ``filters`` (up to ``limit``), all or nothing."""
+    cases = list_cases(filters, reader=reader, limit=limit)
+    changes = [Change(c.id, to, reason, resolution, waiting_on) for c in cases]
+    return apply_changes(changes, actor=actor, uow=uow, clock=clock)
