@@ -22,6 +22,8 @@ from recoup.adapters.sanctions_list import load_sanctions_list
 from recoup.adapters.store import migrate
 from recoup.adapters.store.engine import create_engine
 from recoup.adapters.store.uow import SqlUnitOfWork
+from recoup.adapters.teams_file import load_teams
+from recoup.domain.cases.teams import NO_TEAMS, TeamDirectory
 from recoup.domain.detection.detectors import Detectors, RuleSpec
 from recoup.domain.detection.sanctions import SanctionsScreen
 from recoup.domain.errors import ConfigurationError, InvalidInputError
@@ -91,7 +93,19 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     clock = clock or SystemClock()
     policy = policy_engine(settings)
     policy.calendar = settings.calendar.domain(clock.now().date())
+    policy.teams = teams_directory(settings)
     return App(settings=settings, engine=engine, clock=clock, detectors=detectors, policy=policy)
+
+
+def teams_directory(settings: Settings) -> TeamDirectory:
+    """The teams file, read once at start; a bad file stops the start naming it."""
+    path = settings.policy.teams_file
+    if path is None:
+        return NO_TEAMS
+    try:
+        return load_teams(path)
+    except InvalidInputError as exc:
+        raise ConfigurationError(f"setting RECOUP_POLICY__TEAMS_FILE: {exc}") from exc
 
 
 def policy_engine(settings: Settings) -> PolicyEngine:

@@ -370,6 +370,11 @@ class PolicySettings(_Section):
         description="a folder of JDM decision graphs (decide.json and its sub-decisions); unset "
         "uses the packaged default pack; validated on start",
     )
+    teams_file: Path | None = Field(
+        default=None,
+        description="a TOML file of teams, their members and how new cases are assigned "
+        "(least_loaded or round_robin); unset leaves new cases in their queue",
+    )
 
 
 class SecuritySettings(_Section):

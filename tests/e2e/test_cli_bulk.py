@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tests.e2e.test_cli import db as db
@@ -71,3 +72,29 @@ def test_bulk_move_is_all_or_nothing(db: str, tmp_path: Path) -> None:
                        "--reason", "x")  # fmt: skip
     assert code == 3  # no resolution code: refused before anything moved
     assert "nothing applied" in out
+
+
+def test_assign_and_list_by_assignee(
+    db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    teams = tmp_path / "teams.toml"
+    teams.write_text('[teams.payments_ops]\nmembers = ["ana", "ben"]\nassignment = "round_robin"\n')
+    monkeypatch.setenv("RECOUP_POLICY__TEAMS_FILE", str(teams))
+    recoup("ingest", str(write_month(tmp_path)))
+    code, out = recoup("cases", "list", "--assignee", "ana", "--json")
+    assert code == 0, out
+    mine = json.loads(out)
+    assert mine
+    assert {c["assignee"] for c in mine} == {"ana"}
+    case_id = mine[0]["id"]
+    code, out = recoup("cases", "assign", case_id, "--to", "ben", "--reason", "ana is away")
+    assert code == 0, out
+    assert "assigned to ben" in out
+    code, out = recoup("cases", "assign", case_id, "--to", "zoe", "--reason", "x")
+    assert code == 3
+    assert "not a member of payments_ops" in out
+    code, out = recoup("cases", "assign", case_id, "--unassign", "--reason", "back to the pool")
+    assert code == 0, out
+    assert "back in the queue" in out

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from recoup.domain.cases.calendar import Calendar
+from recoup.domain.cases.teams import TeamDirectory
 from recoup.domain.detection.taxonomy import Tier
 
 BUSINESS_IMPACTS = ("low", "medium", "high", "critical")
@@ -91,6 +92,8 @@ class Decision:
 class PolicyEngine(Protocol):
     calendar: Calendar
     """The clock SLA targets run on: around the clock, or business hours with holidays."""
+    teams: TeamDirectory
+    """Who works each owner team's cases, and how new cases are shared out."""
 
     def decide(self, inp: PolicyInput) -> Decision: ...
 

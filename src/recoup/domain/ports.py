@@ -11,6 +11,7 @@ from typing import Any, Protocol, Self
 from recoup.domain.audit import AuditEntry, AuditRecord
 from recoup.domain.cases.case import Case
 from recoup.domain.cases.casing import CasePlan
+from recoup.domain.cases.teams import Loads
 from recoup.domain.detection.detectors import WindowEntry, WindowRequest
 from recoup.domain.detection.expectations import Expectation, ExpectationStatus, Meet
 from recoup.domain.detection.findings import Finding
@@ -125,6 +126,10 @@ class TimerStore(Protocol):
     def mark_timers_fired(self, ids: Sequence[str], at: datetime) -> None: ...
 
     def cases_by_id(self, ids: Sequence[str]) -> dict[str, Case]: ...
+
+    def assignment_loads(self, teams: Sequence[str]) -> Loads:
+        """Open cases per (team, assignee) and cases ever assigned per team."""
+        ...
 
     def due_snoozes(self, now: datetime, limit: int) -> list[Case]:
         """Snoozed cases whose snooze has ended, locked to this transaction where possible."""

@@ -9,14 +9,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from recoup.domain.audit import AuditRecord
+from recoup.domain.audit import AuditEntry, AuditRecord
 from recoup.domain.cases import lifecycle, noise
 from recoup.domain.cases.case import Case, CaseStatus
 from recoup.domain.cases.casing import CasePlan
+from recoup.domain.cases.teams import TeamDirectory, choose, teams_of
 from recoup.domain.detection.taxonomy import TAXONOMY, Tier
 from recoup.domain.errors import InvalidInputError
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
+FILTER_FIELDS = ("owner_team", "type", "status", "tier", "queue", "assignee")
 STATUS_FILTERS = {"open", *(s.value for s in CaseStatus)}
 
 
@@ -27,6 +29,7 @@ class CaseFilter:
     status: str | None = "open"
     tier: str | None = None
     queue: str | None = None
+    assignee: str | None = None
 
     def check(self) -> None:
         if self.status is not None and self.status not in STATUS_FILTERS:
@@ -46,7 +49,10 @@ def list_cases(
         raise InvalidInputError("limit must be at least 1")
     with reader() as tx:
         return tx.list_cases(
-            {k: getattr(filters, k) for k in ("owner_team", "type", "status", "tier", "queue")},
+            {
+                k: getattr(filters, k)
+                for k in ("owner_team", "type", "status", "tier", "queue", "assignee")
+            },
             limit,
         )
 
@@ -189,3 +195,60 @@ def move_case(
         uow=uow,
         clock=clock,
     )  # fmt: skip
+
+
+# -- assignment ------------------------------------------------------------------------------
+
+ASSIGN_ACTOR = "system:assignment"
+
+
+def assign_new_cases(plan: CasePlan, store: UnitOfWork | Any, directory: TeamDirectory,
+                     now: datetime) -> int:  # fmt: skip
+    """Give each case the plan opens to a member of its owner team (see ``teams.py``), with an
+    audit record each; returns how many were assigned. Teams without members are skipped."""
+    teams = teams_of((c.owner_team for c in plan.created.values()), directory)
+    if not teams:
+        return 0
+    loads = store.assignment_loads([team.name for team in teams])
+    assigned = 0
+    for case in sorted(plan.created.values(), key=lambda c: (c.opened_at, c.id)):
+        team = directory.team(case.owner_team)
+        member = choose(team, loads) if team is not None else None
+        if member is None or team is None:
+            continue
+        case.assignee = member
+        assigned += 1
+        plan.audit.append(AuditEntry(now, ASSIGN_ACTOR, "case.assigned", "case", case.id,
+                                     {"assignee": member, "strategy": team.strategy}))  # fmt: skip
+    return assigned
+
+
+def assign_case(
+    id_or_prefix: str,
+    member: str | None,
+    reason: str,
+    *,
+    actor: str,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    directory: TeamDirectory,
+) -> Case:
+    """Give a case to ``member`` of its owner team (or back to the queue with None)."""
+
+    def change(case: Case, now: datetime) -> CasePlan:
+        if not reason.strip():
+            raise InvalidInputError("a reason is required (it goes on the audit record)")
+        known_team = directory.team(case.owner_team) is not None
+        if member is not None and known_team and not directory.is_member(case.owner_team, member):
+            raise InvalidInputError(f"{member!r} is not a member of {case.owner_team}")
+        before = case.snapshot()
+        case.assignee = member
+        case.updated_at = now
+        plan = CasePlan()
+        plan.updated[case.id] = case
+        data = {"before": before, "after": case.snapshot(), "assignee": member,
+                "reason": reason.strip()}  # fmt: skip
+        plan.audit.append(AuditEntry(now, actor, "case.assigned", "case", case.id, data))
+        return plan
+
+    return _change(id_or_prefix, change, uow=uow, clock=clock)

@@ -26,6 +26,7 @@ from recoup.domain.detection.findings import Finding
 from recoup.domain.detection.timeline import EntityGraph, Timeline
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from recoup.services.cases import assign_new_cases
 
 TIMER_ACTOR = "system:timers"
 DEFAULT_CHUNK = 500
@@ -117,6 +118,8 @@ def fire_due(
             fresh = [f for f in findings.values() if f.id not in seen]
             keys = {open_key(f.type, f.entity_kind, f.entity_key) for f in fresh}
             plan = plan_cases(fresh, tx.open_cases(keys), now, [], policy)
+            if policy is not None:
+                assign_new_cases(plan, tx, policy.teams, now)
             tx.save_plan(plan, fresh)
             tx.settle_expectations(met, ExpectationStatus.MET, now)
             tx.settle_expectations(fired, ExpectationStatus.FIRED, now)

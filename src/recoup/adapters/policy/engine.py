@@ -13,6 +13,7 @@ from typing import Any
 import zen
 
 from recoup.domain.cases.calendar import ALWAYS, Calendar
+from recoup.domain.cases.teams import NO_TEAMS, TeamDirectory
 from recoup.domain.detection.taxonomy import Tier
 from recoup.domain.errors import ConfigurationError
 from recoup.domain.policy import Decision, PolicyInput, TraceStep
@@ -109,6 +110,7 @@ class ZenPolicy:
     def __init__(self, path: Path, files: Mapping[str, str], tables: Mapping[str, TableInfo]):
         self.path = path
         self.calendar: Calendar = ALWAYS
+        self.teams: TeamDirectory = NO_TEAMS
         self._files = dict(files)
         self._tables = dict(tables)
         # Each file is parsed and compiled once; the engine's loader hands the compiled

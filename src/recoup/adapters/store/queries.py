@@ -60,7 +60,7 @@ class CaseQueriesMixin:
             query = query.where(c.status.in_(OPEN_STATUSES))
         elif status:
             query = query.where(c.status == status)
-        for name in ("owner_team", "type", "tier", "queue", "kind"):
+        for name in ("owner_team", "type", "tier", "queue", "kind", "assignee"):
             if filters.get(name):
                 query = query.where(getattr(c, name) == filters[name])
         return [case_from_row(r) for r in self.conn.execute(query)]

@@ -67,6 +67,7 @@ def case_row(case: Case) -> dict[str, Any]:
         "sla_breached_at": case.sla_breached_at,
         "reopen_count": case.reopen_count,
         "decision": case.decision,
+        "assignee": case.assignee,
     }
 
 
@@ -113,6 +114,7 @@ def case_from_row(row: Any) -> Case:
         sla_breached_at=m["sla_breached_at"],
         reopen_count=m["reopen_count"],
         decision=dict(m["decision"]) if m["decision"] else None,
+        assignee=m["assignee"],
     )
 
 
@@ -227,7 +229,7 @@ CASE_COLUMNS = (
     "finding_count", "amount", "currency", "exposures", "open_key", "version",
     "snoozed_until", "accepted_until", "accepted_fingerprint",
     "triaged_at", "in_progress_at", "waiting_at", "waiting_on", "escalated_at",
-    "escalation_level", "sla_breached_at", "reopen_count", "decision",
+    "escalation_level", "sla_breached_at", "reopen_count", "decision", "assignee",
 )  # fmt: skip
 
 
@@ -242,7 +244,7 @@ def case_values(b: Bulk, c: Case) -> tuple[Any, ...]:
         b.dt(c.snoozed_until), b.dt(c.accepted_until), c.accepted_fingerprint,
         b.dt(c.triaged_at), b.dt(c.in_progress_at), b.dt(c.waiting_at), c.waiting_on,
         b.dt(c.escalated_at), c.escalation_level, b.dt(c.sla_breached_at), c.reopen_count,
-        None if c.decision is None else b.json(c.decision),
+        None if c.decision is None else b.json(c.decision), c.assignee,
     )  # fmt: skip
 
 

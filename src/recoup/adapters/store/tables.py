@@ -138,8 +138,10 @@ cases = sa.Table(
     sa.Column("sla_breached_at", UTCDateTime),
     sa.Column("reopen_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("decision", JSONValue),
+    sa.Column("assignee", sa.String(100)),
     sa.Index(None, "status", "owner_team"),
     sa.Index(None, "type", "status"),
+    sa.Index(None, "owner_team", "assignee", "status"),
 )
 
 findings = sa.Table(

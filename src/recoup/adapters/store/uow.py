@@ -35,8 +35,9 @@ from recoup.adapters.store.rows import (
     timer_values,
 )
 from recoup.domain.audit import AuditEntry, AuditRecord, seal
-from recoup.domain.cases.case import Case
+from recoup.domain.cases.case import Case, CaseStatus
 from recoup.domain.cases.casing import CasePlan
+from recoup.domain.cases.teams import Loads
 from recoup.domain.detection.detectors import WindowEntry, WindowRequest
 from recoup.domain.detection.expectations import (
     Expectation,
@@ -408,6 +409,24 @@ class SqlUnitOfWork(CaseQueriesMixin):
                 .values(status="fired", fired_at=at, attempts=tm.attempts + 1)
             )
 
+    def assignment_loads(self, teams: Sequence[str]) -> Loads:
+        """Open cases per (team, assignee) and cases ever assigned per team."""
+        c = t.cases.c
+        loads = Loads()
+        if not teams:
+            return loads
+        query = (
+            sa.select(c.owner_team, c.assignee, c.status, sa.func.count())
+            .where(self._one_of(c.owner_team, list(teams)), c.assignee.is_not(None))
+            .group_by(c.owner_team, c.assignee, c.status)
+        )
+        for team, member, status, count in self.conn.execute(query):
+            if CaseStatus(status).is_open:
+                key = (team, member)
+                loads.open_by_member[key] = loads.open_by_member.get(key, 0) + count
+            loads.assigned_by_team[team] = loads.assigned_by_team.get(team, 0) + count
+        return loads
+
     def cases_by_id(self, ids: Sequence[str]) -> dict[str, Case]:
         found: dict[str, Case] = {}
         for chunk in self._chunked(sorted(set(ids))):
@@ -639,7 +658,7 @@ _CASE_UPDATABLE = (
     "finding_count", "amount", "currency", "exposures", "open_key", "version",
     "snoozed_until", "accepted_until", "accepted_fingerprint",
     "triaged_at", "in_progress_at", "waiting_at", "waiting_on", "escalated_at",
-    "escalation_level", "sla_breached_at", "reopen_count", "decision",
+    "escalation_level", "sla_breached_at", "reopen_count", "decision", "assignee",
 )  # fmt: skip
 
 

@@ -80,6 +80,8 @@ class Case:
     sla_breached_at: datetime | None = None
     reopen_count: int = 0
     """How often the case was reopened after it was resolved or closed (rework)."""
+    assignee: str | None = None
+    """The team member working the case; None while it waits in the queue."""
     decision: dict[str, Any] | None = None
     """The policy decision that routed the case: outputs and the rows that decided them."""
 
@@ -108,6 +110,7 @@ class Case:
             "waiting_on": self.waiting_on,
             "escalation_level": self.escalation_level,
             "reopen_count": self.reopen_count,
+            "assignee": self.assignee,
         }
 
 

@@ -23,6 +23,7 @@ from recoup.services.cases import (
     CaseDetail,
     CaseFilter,
     accept_case,
+    assign_case,
     list_cases,
     move_case,
     show_case,
@@ -41,24 +42,26 @@ def list_command(
     status: Annotated[str, typer.Option(help="open (default), all, or a status")] = "open",
     tier: Annotated[str | None, typer.Option(help="straight_through, guided or human")] = None,
     queue: Annotated[str | None, typer.Option(help="queue, e.g. disputes.policy")] = None,
+    assignee: Annotated[str | None, typer.Option(help="the member working the case")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """List cases, newest first."""
     filters = CaseFilter(owner_team=owner, type=type_, status=None if status == "all" else status,
-                         tier=tier, queue=queue)  # fmt: skip
+                         tier=tier, queue=queue, assignee=assignee)  # fmt: skip
     found = list_cases(filters, reader=get_app().reader, limit=limit)
     if as_json:
         print_json(found)
         return
     table = Table(title=f"{len(found)} cases")
-    for column in ("id", "type", "status", "tier", "owner", "entity", "at stake", "SLA due",
-                   "findings"):  # fmt: skip
+    for column in ("id", "type", "status", "tier", "owner", "assignee", "entity", "at stake",
+                   "SLA due", "findings"):  # fmt: skip
         table.add_column(column, overflow="fold")
     for case in found:
         table.add_row(
             short_id(case.id), case.type, case.status.value, case.tier.value, case.queue,
-            f"{case.entity_kind}:{case.entity_key}", money(case.amount, case.currency),
+            case.assignee or "-", f"{case.entity_kind}:{case.entity_key}",
+            money(case.amount, case.currency),
             case.sla_due_at.strftime("%Y-%m-%d %H:%M"), str(case.finding_count),
         )  # fmt: skip
     console.print(table)
@@ -98,7 +101,8 @@ def show_command(
                    + ("; automation paused" if case.pauses_automation else "")
                    + (f"; outcome {case.outcome}" if case.outcome else "")
                    + (f" at {case.resolved_at.isoformat()}" if case.resolved_at else "")),
-        ("owner", f"{case.owner_team} (queue {case.queue})"),
+        ("owner", f"{case.owner_team} (queue {case.queue}); "
+                  f"assignee {case.assignee or 'none, in the queue'}"),
         ("money at stake", money(case.amount, case.currency)),
         ("opened", case.opened_at.isoformat()),
         ("SLA", f"goal {case.sla_goal_at.isoformat()}, deadline {case.sla_due_at.isoformat()}"),
@@ -358,3 +362,21 @@ def bulk_move_command(
                        uow=app.uow, reader=app.reader, clock=app.clock, limit=limit,
                        resolution=resolution, waiting_on=on)  # fmt: skip
     console.print(f"{len(report.applied):,} cases moved to {to}")
+
+
+@cases_app.command("assign")
+@guarded
+def assign_command(
+    case_id: Annotated[str, typer.Argument(help="case id or a unique prefix")],
+    reason: Reason,
+    to: Annotated[str | None, typer.Option("--to", help="a member of the case's team")] = None,
+    unassign: Annotated[bool, typer.Option("--unassign", help="back to the queue")] = False,
+    actor: Actor = "cli",
+) -> None:
+    """Give a case to a member of its owner team, or back to the queue."""
+    if (to is None) == (not unassign):
+        raise InvalidInputError("give exactly one of --to and --unassign")
+    app = get_app()
+    case = assign_case(case_id, to, reason, actor=f"user:{actor}", uow=app.uow, clock=app.clock,
+                       directory=app.policy.teams)  # fmt: skip
+    _done(case, f"assigned to {case.assignee}" if case.assignee else "back in the queue")
