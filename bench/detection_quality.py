@@ -34,6 +34,7 @@ from recoup.bootstrap import bootstrap
 from recoup.domain.detection.detectors import DetectionSettings, Detectors
 from recoup.domain.detection.sanctions import SanctionsList, SanctionsScreen
 from recoup.domain.detection.taxonomy import TAXONOMY
+from recoup.services.expectations import fire_due
 from recoup.services.ingest import RawRecord, ingest_records
 from recoup.settings import DatabaseSettings, Settings
 from scratch import scratch_store
@@ -85,7 +86,7 @@ def run_month(backend: str, month: LabeledMonth, dets: Detectors) -> Run:
                 records, uow=app.uow, clock=clock, detectors=dets, label="detection-quality"
             )
             assert report.quarantined == 0, report.first_rejections[:3]
-            timers = _fire_due(app.uow, clock, dets)
+            timers = fire_due(uow=app.uow, clock=clock, detectors=dets)
             elapsed = time.perf_counter() - started
             with app.engine.connect() as conn:
                 rows = conn.execute(
@@ -94,15 +95,6 @@ def run_month(backend: str, month: LabeledMonth, dets: Detectors) -> Run:
         finally:
             app.close()
     return Run({(r[0], r[1], r[2]) for r in rows}, len(month.lines), elapsed, timers)
-
-
-def _fire_due(uow: object, clock: FixedClock, dets: Detectors) -> object:
-    try:
-        from recoup.services.expectations import fire_due
-    except ImportError:  # the timer runner is not there yet: event-time detectors only
-        print("  (recoup.services.expectations.fire_due not available: timers not fired)")
-        return None
-    return fire_due(uow=uow, clock=clock, detectors=dets)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -173,17 +173,7 @@ def explain_record(record: dict[str, Any]) -> list[str]:
 def explain(decision: Decision) -> list[str]:
     """One plain-words line per output: the value, the table and row, and why the row matched,
     e.g. ``tier human: table 'tier' row 1 (type = sanctions_alert)``."""
-    lines = []
-    for step in decision.trace:
-        why = ", ".join(_condition(f, v) for f, v in step.inputs.items()) or "otherwise"
-        for output, value in step.outputs.items():
-            name = _SHOWN.get(output, output)
-            lines.append(
-                f"{name} {_value(output, value)}: table {step.table!r} "
-                f"row {step.rule_index + 1} ({why})"
-            )
-    lines.append(f"queue {decision.queue}: owner team and kind ({decision.kind})")
-    return lines
+    return explain_record(to_record(decision))
 
 
 __all__ = [

@@ -15,13 +15,12 @@ from datetime import datetime
 
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases import lifecycle
-from recoup.domain.cases.case import Case, CaseStatus
+from recoup.domain.cases.case import Case
 from recoup.domain.cases.casing import CasePlan
 from recoup.domain.errors import InvalidInputError, Location, RecoupError
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from recoup.services.cases import CaseFilter, list_cases
 
-BULK_ACTOR_PREFIX = "user:"
 EXPORT_COLUMNS = (
     "id", "type", "status", "tier", "queue", "entity", "amount", "currency", "opened_at",
     "sla_due_at", "outcome", "to", "resolution", "waiting_on", "reason",
@@ -150,15 +149,8 @@ def apply_changes(
 
 
 def _move(case: Case, change: Change, actor: str, now: datetime) -> CasePlan:
-    try:
-        to = CaseStatus(change.to)
-    except ValueError:
-        names = ", ".join(s.value for s in CaseStatus if s is not CaseStatus.SNOOZED)
-        raise InvalidInputError(f"unknown status {change.to!r}; use one of {names}") from None
-    if to is CaseStatus.SNOOZED:
-        raise InvalidInputError("snoozing needs a time: use `recoup cases snooze`")
     return lifecycle.transition(
-        case, to, reason=change.reason, actor=actor, now=now,
+        case, lifecycle.target_stage(change.to), reason=change.reason, actor=actor, now=now,
         resolution=change.resolution, waiting_on=change.waiting_on,
     )  # fmt: skip
 

@@ -12,7 +12,7 @@ from typing import Any
 from recoup.domain.audit import AuditEntry, AuditRecord
 from recoup.domain.cases import lifecycle, noise
 from recoup.domain.cases.case import Case, CaseStatus
-from recoup.domain.cases.casing import CasePlan
+from recoup.domain.cases.casing import CasePlan, change_plan
 from recoup.domain.cases.teams import TeamDirectory, choose, teams_of
 from recoup.domain.detection.taxonomy import TAXONOMY, Tier
 from recoup.domain.errors import InvalidInputError
@@ -179,13 +179,7 @@ def move_case(
     waiting_on: str | None = None,
 ) -> Case:
     """Move a case along its lifecycle (``lifecycle.TRANSITIONS``), audited."""
-    try:
-        status = CaseStatus(to)
-    except ValueError:
-        names = ", ".join(s.value for s in CaseStatus)
-        raise InvalidInputError(f"unknown status {to!r}; use one of {names}") from None
-    if status is CaseStatus.SNOOZED:
-        raise InvalidInputError("use `recoup cases snooze` to snooze a case (it needs a time)")
+    status = lifecycle.target_stage(to)
     return _change(
         id_or_prefix,
         lambda case, now: lifecycle.transition(
@@ -244,11 +238,9 @@ def assign_case(
         before = case.snapshot()
         case.assignee = member
         case.updated_at = now
-        plan = CasePlan()
-        plan.updated[case.id] = case
-        data = {"before": before, "after": case.snapshot(), "assignee": member,
-                "reason": reason.strip()}  # fmt: skip
-        plan.audit.append(AuditEntry(now, actor, "case.assigned", "case", case.id, data))
-        return plan
+        who = member or "the queue"
+        return change_plan(case, before, now=now, actor=actor, action="case.assigned",
+                           kind="assigned", summary=f"assigned to {who}: {reason.strip()}",
+                           data={"assignee": member, "reason": reason.strip()})  # fmt: skip
 
     return _change(id_or_prefix, change, uow=uow, clock=clock)

@@ -27,6 +27,7 @@ from recoup.domain.detection.timeline import EntityGraph, Timeline
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from recoup.services.cases import assign_new_cases
+from recoup.services.ingest import unseen_findings
 
 TIMER_ACTOR = "system:timers"
 DEFAULT_CHUNK = 500
@@ -114,8 +115,7 @@ def fire_due(
                 fired.append(expectation.id)
                 finding = rule.finding(expectation, timeline, now)
                 findings.setdefault(finding.id, finding)
-            seen = tx.existing_findings(findings)
-            fresh = [f for f in findings.values() if f.id not in seen]
+            fresh = unseen_findings(list(findings.values()), tx)
             keys = {open_key(f.type, f.entity_kind, f.entity_key) for f in fresh}
             plan = plan_cases(fresh, tx.open_cases(keys), now, [], policy)
             if policy is not None:

@@ -280,7 +280,7 @@ def store_events(
         detection.findings.extend(detectors.run_timelines(reads, graph, now))
     opened = store.add_expectations(detection.expectations)
     met = store.meet_expectations(detection.meets)
-    findings = _unseen(detection.findings, store)
+    findings = unseen_findings(detection.findings, store)
     settled = resolutions(new)
     keys = _open_keys(findings) | {k for r in settled for k in r.open_keys()}
     plan = plan_cases(findings, store.open_cases(keys), now, settled, policy)
@@ -301,7 +301,8 @@ def store_events(
     )
 
 
-def _unseen(findings: list[Finding], store: IngestStore) -> list[Finding]:
+def unseen_findings(findings: list[Finding], store: IngestStore) -> list[Finding]:
+    """The findings not stored yet, each id once (a redelivery or re-evaluation adds none)."""
     if not findings:
         return findings
     seen = store.existing_findings(f.id for f in findings)

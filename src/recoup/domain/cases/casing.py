@@ -84,6 +84,43 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def change_plan(
+    case: Case,
+    before: dict[str, Any],
+    *,
+    now: datetime,
+    actor: str,
+    action: str,
+    kind: str,
+    summary: str,
+    data: dict[str, Any],
+    entry_key: str | None = None,
+    updates: bool = True,
+) -> CasePlan:
+    """One change to one case, ready to store: the case itself (unless ``updates`` is false),
+    a timeline entry of ``kind`` and an audit record ``action`` with the case before and after.
+    The entry's id follows from the case, the kind and ``entry_key`` (default: the time)."""
+    plan = CasePlan()
+    if updates:
+        plan.updated[case.id] = case
+    plan.timeline.append(
+        TimelineEntry(
+            id=derived_id("timeline", case.id, kind, entry_key or now.isoformat()),
+            case_id=case.id,
+            at=now,
+            kind=kind,
+            actor=actor,
+            summary=summary,
+            data=data,
+        )
+    )
+    plan.audit.append(
+        AuditEntry(now, actor, action, "case", case.id,
+                   {"before": before, "after": case.snapshot(), **data})
+    )  # fmt: skip
+    return plan
+
+
 def _new_case(finding: Finding, now: datetime, policy: PolicyEngine | None = None) -> Case:
     case = _default_case(finding, now)
     if policy is None:

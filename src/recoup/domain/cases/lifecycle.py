@@ -14,11 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from recoup.domain.audit import AuditEntry
 from recoup.domain.cases.case import Case, CaseStatus
-from recoup.domain.cases.casing import CasePlan, TimelineEntry
+from recoup.domain.cases.casing import CasePlan, change_plan
 from recoup.domain.errors import ConflictError, InvalidInputError
-from recoup.domain.ids import derived_id
 
 S = CaseStatus
 OPEN_STAGES = (S.NEW, S.TRIAGED, S.IN_PROGRESS, S.WAITING, S.ESCALATED, S.SNOOZED)
@@ -51,6 +49,18 @@ RESOLUTION_CODES = frozenset(
 )
 """Codes a person resolves a case with. Sources resolve with their own outcomes too (``won``,
 ``lost``, ``settled``, ``shipped``...: ``outcomes.py``)."""
+
+
+def target_stage(name: str) -> CaseStatus:
+    """The stage a person asked to move a case to; snoozing is refused (it needs a time)."""
+    try:
+        to = CaseStatus(name)
+    except ValueError:
+        names = ", ".join(s.value for s in CaseStatus if s is not S.SNOOZED)
+        raise InvalidInputError(f"unknown status {name!r}; use one of {names}") from None
+    if to is S.SNOOZED:
+        raise InvalidInputError("snoozing needs a time: use `recoup cases snooze`")
+    return to
 
 
 def _stamp(case: Case, to: CaseStatus, now: datetime) -> None:
@@ -127,23 +137,10 @@ def transition(
         data["resolution"] = resolution
     if waiting_on is not None:
         data["waiting_on"] = waiting_on
-    plan = CasePlan()
-    plan.updated[case.id] = case
+    kind = "reopened" if reopened else to.value
+    plan = change_plan(case, before, now=now, actor=actor, action=action, kind=kind,
+                       summary=f"{kind}: {reason}", data=data,
+                       entry_key=f"{now.isoformat()}|{case.version}")  # fmt: skip
     if to is S.RESOLVED:
         plan.resolved[case.id] = case
-    plan.timeline.append(
-        TimelineEntry(
-            id=derived_id("timeline", case.id, action, now.isoformat(), str(case.version)),
-            case_id=case.id,
-            at=now,
-            kind="reopened" if reopened else to.value,
-            actor=actor,
-            summary=f"{'reopened' if reopened else to.value}: {reason}",
-            data=data,
-        )
-    )
-    plan.audit.append(
-        AuditEntry(now, actor, action, "case", case.id,
-                   {"before": before, "after": case.snapshot(), **data})
-    )  # fmt: skip
     return plan

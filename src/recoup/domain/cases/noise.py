@@ -19,27 +19,11 @@ crossing) and in ``casing.py`` (repeat findings join the open case within the ty
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from recoup.domain.audit import AuditEntry
 from recoup.domain.cases.acceptance import ACCEPTED, exposure_fingerprint
 from recoup.domain.cases.case import Case, CaseStatus
-from recoup.domain.cases.casing import CasePlan, TimelineEntry
+from recoup.domain.cases.casing import CasePlan, change_plan
 from recoup.domain.errors import ConflictError, InvalidInputError
-from recoup.domain.ids import derived_id
-
-
-def _entry(case: Case, now: datetime, kind: str, actor: str, summary: str,
-           data: dict[str, Any]) -> TimelineEntry:  # fmt: skip
-    return TimelineEntry(
-        id=derived_id("timeline", case.id, kind, now.isoformat()),
-        case_id=case.id,
-        at=now,
-        kind=kind,
-        actor=actor,
-        summary=summary,
-        data=data,
-    )
 
 
 def _check_reason(reason: str) -> str:
@@ -62,9 +46,9 @@ def snooze(case: Case, until: datetime, reason: str, actor: str, now: datetime) 
     case.status = CaseStatus.SNOOZED
     case.snoozed_until = until
     case.updated_at = now
-    return _plan(case, before, now, actor, "case.snoozed", "snoozed",
-                 f"snoozed until {until.isoformat()}: {reason}",
-                 {"until": until.isoformat(), "reason": reason})  # fmt: skip
+    return change_plan(case, before, now=now, actor=actor, action="case.snoozed",
+                       kind="snoozed", summary=f"snoozed until {until.isoformat()}: {reason}",
+                       data={"until": until.isoformat(), "reason": reason})  # fmt: skip
 
 
 def wake(case: Case, now: datetime, actor: str) -> CasePlan:
@@ -77,7 +61,8 @@ def wake(case: Case, now: datetime, actor: str) -> CasePlan:
     case.snoozed_until = None
     case.updated_at = now
     data = {"snoozed_until": None if until is None else until.isoformat()}
-    return _plan(case, before, now, actor, "case.woken", "woken", "snooze ended", data)
+    return change_plan(case, before, now=now, actor=actor, action="case.woken", kind="woken",
+                       summary="snooze ended", data=data)  # fmt: skip
 
 
 def accept(case: Case, until: datetime, reason: str, actor: str, now: datetime) -> CasePlan:
@@ -98,21 +83,10 @@ def accept(case: Case, until: datetime, reason: str, actor: str, now: datetime) 
     case.snoozed_until = None
     case.accepted_until = until
     case.accepted_fingerprint = exposure_fingerprint(case.exposures)
-    plan = _plan(case, before, now, actor, "case.accepted", "accepted",
-                 f"discrepancy accepted until {until.isoformat()}: {reason}",
-                 {"until": until.isoformat(), "reason": reason,
-                  "exposures": dict(case.exposures)})  # fmt: skip
+    plan = change_plan(case, before, now=now, actor=actor, action="case.accepted",
+                       kind="accepted",
+                       summary=f"discrepancy accepted until {until.isoformat()}: {reason}",
+                       data={"until": until.isoformat(), "reason": reason,
+                             "exposures": dict(case.exposures)})  # fmt: skip
     plan.resolved[case.id] = case
-    return plan
-
-
-def _plan(case: Case, before: dict[str, Any], now: datetime, actor: str, action: str,
-          kind: str, summary: str, data: dict[str, Any]) -> CasePlan:  # fmt: skip
-    plan = CasePlan()
-    plan.updated[case.id] = case
-    plan.timeline.append(_entry(case, now, kind, actor, summary, data))
-    plan.audit.append(
-        AuditEntry(now, actor, action, "case", case.id,
-                   {"before": before, "after": case.snapshot(), **data})
-    )  # fmt: skip
     return plan

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from recoup.domain.audit import AuditEntry
 from recoup.domain.cases.case import Case, CaseStatus
-from recoup.domain.cases.casing import CasePlan, TimelineEntry
-from recoup.domain.ids import derived_id
+from recoup.domain.cases.casing import CasePlan, change_plan
 
 SLA_GOAL = "sla_goal"
 SLA_DEADLINE = "sla_deadline"
@@ -42,24 +40,10 @@ def fire(case: Case, kind: str, due_at: datetime, now: datetime) -> CasePlan:
         case.snoozed_until = None
         case.updated_at = now
         summary = f"SLA deadline missed: escalated to level {case.escalation_level}"
-        plan.updated[case.id] = case
     data = {"timer": kind, "due_at": due_at.isoformat(), "late_seconds": late.total_seconds()}
-    plan.timeline.append(
-        TimelineEntry(
-            id=derived_id("timeline", case.id, kind, due_at.isoformat()),
-            case_id=case.id,
-            at=now,
-            kind=entry_kind,
-            actor=SLA_ACTOR,
-            summary=summary,
-            data=data,
-        )
-    )
-    plan.audit.append(
-        AuditEntry(now, SLA_ACTOR, action, "case", case.id,
-                   {"before": before, "after": case.snapshot(), **data})
-    )  # fmt: skip
-    return plan
+    return change_plan(case, before, now=now, actor=SLA_ACTOR, action=action, kind=entry_kind,
+                       summary=summary, data=data, entry_key=due_at.isoformat(),
+                       updates=kind == SLA_DEADLINE)  # fmt: skip
 
 
 def merge(plans: list[CasePlan]) -> CasePlan:
