@@ -75,7 +75,9 @@ def test_events_become_findings_and_owned_cases(app: App) -> None:
             sa.select(t.entity_links.c.kind, t.entity_links.c.key)
             .where(t.entity_links.c.key == "pi_3")
         ).all()  # fmt: skip
-    assert sorted(timers) == sorted(["sla_goal", "sla_deadline"] * 5)
+    assert sorted(timers) == sorted(
+        ["sla_goal", "sla_deadline", "aging_1d", "aging_3d", "aging_7d"] * 5
+    )
     assert sorted(links) == [("payment", "pi_3"), ("payment", "pi_3")]
 
 
@@ -286,7 +288,7 @@ def test_a_retry_that_succeeds_resolves_the_case_as_recovered(app: App) -> None:
     with app.engine.connect() as conn:
         timers = conn.execute(sa.select(t.timers.c.status)).scalars().all()
         actions = conn.execute(sa.select(t.audit_log.c.action)).scalars().all()
-    assert sorted(timers) == ["cancelled", "cancelled"]
+    assert sorted(timers) == ["cancelled"] * 5  # SLA goal and deadline, three aging alerts
     assert "case.resolved" in actions
     assert verify_audit(reader=app.reader).is_intact
 

@@ -52,10 +52,13 @@ def test_goal_reminds_deadline_escalates_and_nothing_fires_twice(app: App) -> No
     move_case(case.id, "resolved", "paid by phone", actor="user:ana", uow=app.uow,
               clock=FixedClock(T0 + timedelta(hours=5)), resolution="recovered")  # fmt: skip
     report = run_due(uow=app.uow, clock=FixedClock(T0 + timedelta(days=2)), detectors=app.detectors)
-    # The resolved case's deadline was cancelled with it; the other escalates.
-    assert (report.sla.due, report.sla.escalated) == (1, 1)
+    # The resolved case's timers were cancelled with it; the other escalates and has been open
+    # for a day.
+    assert (report.sla.due, report.sla.escalated, report.sla.aging_alerts) == (2, 1, 1)
     assert report.sla.max_lateness_seconds == timedelta(days=1).total_seconds()
-    again = run_due(uow=app.uow, clock=FixedClock(T0 + timedelta(days=9)), detectors=app.detectors)
+    week = run_due(uow=app.uow, clock=FixedClock(T0 + timedelta(days=9)), detectors=app.detectors)
+    assert (week.sla.due, week.sla.aging_alerts) == (2, 2)  # three and seven days
+    again = run_due(uow=app.uow, clock=FixedClock(T0 + timedelta(days=30)), detectors=app.detectors)
     assert again.fired == 0
     with app.reader() as tx:
         statuses = sorted(c.status.value for c in tx.list_cases({"status": None}, 10))
@@ -63,7 +66,17 @@ def test_goal_reminds_deadline_escalates_and_nothing_fires_twice(app: App) -> No
     assert actions(app).count("case.sla_goal_reached") == 2
     assert actions(app).count("case.sla_breached") == 1
     assert actions(app).count("case.resolved") == 1
+    assert actions(app).count("case.aging_alert") == 3
+    with app.reader() as tx:
+        kinds = [e["kind"] for e in tx.case_timeline(statuses_case_id(app, "escalated"))]
+    assert kinds.count("aging") == 3
     assert verify_audit(reader=app.reader).is_intact
+
+
+def statuses_case_id(app: App, status: str) -> str:
+    with app.reader() as tx:
+        (found,) = tx.list_cases({"status": status}, 10)
+    return found.id
 
 
 @pytest.mark.postgres
@@ -72,7 +85,7 @@ def test_goal_reminds_deadline_escalates_and_nothing_fires_twice(app: App) -> No
 def test_worker_processes_fire_every_timer_exactly_once(
     app: App, store_url: str, workers: int
 ) -> None:
-    ingest(app, 300)  # 600 timers, all long due (opened 2026-10-01)
+    ingest(app, 300)  # 1,500 timers (SLA goal and deadline, three aging alerts per case)
     env = {**os.environ, "RECOUP_DATABASE__URL": store_url}
     recoup = Path(sys.executable).with_name("recoup")
     command = [str(recoup), "worker", "--once"]
@@ -86,10 +99,11 @@ def test_worker_processes_fire_every_timer_exactly_once(
     tm = t.timers.c
     with app.engine.connect() as conn:
         rows = conn.execute(sa.select(tm.status, tm.attempts)).all()
-    assert len(rows) == 600
+    assert len(rows) == 1_500
     assert {(status, attempts) for status, attempts in rows} == {("fired", 1)}
     assert actions(app).count("case.sla_goal_reached") == 300
     assert actions(app).count("case.sla_breached") == 300
+    assert actions(app).count("case.aging_alert") == 900
     assert verify_audit(reader=app.reader).is_intact
 
 
@@ -121,7 +135,8 @@ def test_sla_clocks_run_on_business_hours_across_a_weekend_and_a_holiday(store_u
         assert case.sla_due_at == datetime(2026, 12, 30, 15, 0, tzinfo=UTC)
         just_before = FixedClock(datetime(2026, 12, 28, 10, 59, tzinfo=UTC))
         before_goal = fire_sla_timers(uow=app.uow, clock=just_before)
-        assert before_goal.due == 0
+        # Aging alerts count calendar days: one and three days have passed, no SLA timer is due.
+        assert (before_goal.reminded, before_goal.escalated, before_goal.aging_alerts) == (0, 0, 2)
         at_deadline = fire_sla_timers(uow=app.uow, clock=FixedClock(case.sla_due_at))
         assert (at_deadline.reminded, at_deadline.escalated) == (1, 1)
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from recoup.adapters.calendars import (
@@ -187,6 +187,7 @@ def test_business_time_between_inverts_add(start: datetime, duration: timedelta)
     assert calendar.business_time_between(due_at, start) == -duration
 
 
+@settings(suppress_health_check=[HealthCheck.filter_too_much])  # most instants are off-hours
 @given(start=starts, span=durations)
 def test_add_of_the_business_time_between_ends_at_a_business_instant(
     start: datetime, span: timedelta

@@ -96,7 +96,7 @@ def test_a_policy_type_goes_to_its_policy_queue() -> None:
     assert case.tier is Tier.HUMAN
 
 
-def test_opening_a_case_sets_two_sla_timers() -> None:
+def test_opening_a_case_sets_two_sla_timers_and_three_aging_alerts() -> None:
     plan = plan_cases([finding("ev1")], {}, NOW)
 
     case = only_case(plan)
@@ -105,6 +105,12 @@ def test_opening_a_case_sets_two_sla_timers() -> None:
               NOW + timedelta(hours=4)),
         Timer(derived_id("timer", case.id, "sla_deadline"), case.id, "sla_deadline",
               NOW + timedelta(days=1)),
+        Timer(derived_id("timer", case.id, "aging_1d"), case.id, "aging_1d",
+              NOW + timedelta(days=1)),
+        Timer(derived_id("timer", case.id, "aging_3d"), case.id, "aging_3d",
+              NOW + timedelta(days=3)),
+        Timer(derived_id("timer", case.id, "aging_7d"), case.id, "aging_7d",
+              NOW + timedelta(days=7)),
     ]  # fmt: skip
 
 
@@ -141,7 +147,7 @@ def test_findings_about_different_entities_open_different_cases() -> None:
 
     assert len(plan.created) == 3
     assert plan.attached == 0
-    assert len(plan.timers) == 6
+    assert len(plan.timers) == 15  # two SLA timers and three aging alerts per case
 
 
 # --- attaching --------------------------------------------------------------------------------
@@ -158,7 +164,7 @@ def test_a_repeat_inside_the_window_attaches_to_the_case() -> None:
     assert (case.first_seen_at, case.last_seen_at) == (T0, T0 + timedelta(hours=24))
     assert plan.assignments == {first.id: case.id, second.id: case.id}
     assert [e.kind for e in plan.timeline] == ["opened", "finding_attached"]
-    assert len(plan.timers) == 2
+    assert len(plan.timers) == 5
     assert [a.action for a in plan.audit] == ["case.opened"]
     assert plan.audit[0].data["after"]["finding_count"] == 2
 

@@ -65,6 +65,16 @@ def test_critical_amount_pauses_automation_and_is_never_straight_through(policy:
     assert decision.control_sensitivity == "high"
 
 
+def test_low_detector_confidence_pauses_automation(policy: ZenPolicy) -> None:
+    spec = TAXONOMY["duplicate_invoice"]
+    assert policy.decide(given(spec)).pauses_automation is False
+    assert policy.decide(given(spec, confidence=1.0)).pauses_automation is False
+    unsure = policy.decide(given(spec, confidence=0.75))
+    assert unsure.pauses_automation is True
+    step = next(s for s in unsure.trace if s.table == "pause")
+    assert (step.rule_id, step.inputs) == ("pause.low_confidence", {"confidence": 0.75})
+
+
 def test_policy_and_system_exceptions_never_share_a_queue(policy: ZenPolicy) -> None:
     queues = {(policy.decide(given(s)).queue, s.kind.value) for s in TAXONOMY.values()}
     assert all(queue.endswith(f".{kind}") for queue, kind in queues)

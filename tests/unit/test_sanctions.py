@@ -113,6 +113,7 @@ def test_a_supplier_named_like_a_listed_entity_is_an_alert(screen: SanctionsScre
         "list_type": "entity",
         "program": "SYNTH-A",
         "score": 100.0,
+        "confidence": 1.0,
         "threshold": 90,
         "list_source": "sdn-sample.csv",
     }

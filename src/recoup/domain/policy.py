@@ -46,6 +46,8 @@ class PolicyInput:
     tier_hint: str | None = None
     customer_tier: str | None = None
     supplier_tier: str | None = None
+    confidence: float | None = None
+    """How sure the detector is, 0..1, when it can be unsure (a fuzzy match); None: certain."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,10 @@ class TimerStore(Protocol):
         """Open cases per (team, assignee) and cases ever assigned per team."""
         ...
 
+    def claim_candidates(self, counterparties: Iterable[str], since: datetime) -> list[Case]:
+        """Cases of these counterparties that are open or were closed since ``since``."""
+        ...
+
     def due_snoozes(self, now: datetime, limit: int) -> list[Case]:
         """Snoozed cases whose snooze has ended, locked to this transaction where possible."""
         ...

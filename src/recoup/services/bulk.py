@@ -17,9 +17,10 @@ from recoup.domain.audit import AuditEntry
 from recoup.domain.cases import lifecycle
 from recoup.domain.cases.case import Case
 from recoup.domain.cases.casing import CasePlan
+from recoup.domain.cases.teams import TeamDirectory
 from recoup.domain.errors import InvalidInputError, Location, RecoupError
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from recoup.services.cases import CaseFilter, list_cases
+from recoup.services.cases import CaseFilter, assignment, list_cases
 
 EXPORT_COLUMNS = (
     "id", "type", "status", "tier", "queue", "entity", "amount", "currency", "opened_at",
@@ -112,18 +113,37 @@ def apply_changes(
     file: str | None = None,
 ) -> BulkReport:
     """Check every change, then apply all of them in one transaction, or none."""
+    by_id = {change.case_id: change for change in changes}
+    return _all_or_nothing(
+        [(c.case_id, c.line) for c in changes],
+        lambda case, now: _move(case, by_id[case.id], actor, now),
+        actor=actor, uow=uow, clock=clock, file=file,
+    )  # fmt: skip
+
+
+def _all_or_nothing(
+    targets: Sequence[tuple[str, int | None]],
+    plan_for: Callable[[Case, datetime], CasePlan],
+    *,
+    actor: str,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    file: str | None = None,
+) -> BulkReport:
+    """Plan a change for every (case id, line) with ``plan_for``; if any fails, raise with
+    every problem and apply nothing; else apply all in one transaction."""
     now = clock.now()
     report = BulkReport()
     with uow() as tx:
-        cases = tx.cases_by_id([c.case_id for c in changes])
+        cases = tx.cases_by_id([case_id for case_id, _ in targets])
         plans: list[CasePlan] = []
         problems: list[str] = []
         seen: set[str] = set()
-        for change in changes:
-            where = f"line {change.line}: " if change.line is not None else ""
-            case = cases.get(change.case_id)
+        for case_id, line in targets:
+            where = f"line {line}: " if line is not None else ""
+            case = cases.get(case_id)
             if case is None:
-                problems.append(f"{where}no case {change.case_id}")
+                problems.append(f"{where}no case {case_id}")
                 continue
             if case.id in seen:
                 problems.append(f"{where}case {case.id} is listed twice")
@@ -131,7 +151,7 @@ def apply_changes(
             seen.add(case.id)
             before = case.status.value
             try:
-                plans.append(_move(case, change, actor, now))
+                plans.append(plan_for(case, now))
             except RecoupError as exc:
                 problems.append(f"{where}{exc.message}")
                 continue
@@ -172,3 +192,25 @@ def bulk_move(
     cases = list_cases(filters, reader=reader, limit=limit)
     changes = [Change(c.id, to, reason, resolution, waiting_on) for c in cases]
     return apply_changes(changes, actor=actor, uow=uow, clock=clock)
+
+
+def bulk_assign(
+    filters: CaseFilter,
+    member: str | None,
+    reason: str,
+    *,
+    actor: str,
+    uow: UnitOfWorkFactory,
+    reader: Callable[[], UnitOfWork],
+    clock: Clock,
+    limit: int,
+    directory: TeamDirectory,
+) -> BulkReport:
+    """Give every matching open case (up to ``limit``) to ``member``, or back to the queue with
+    None; all or nothing (a case of a team ``member`` is not in refuses the whole batch)."""
+    cases = list_cases(filters, reader=reader, limit=limit)
+    return _all_or_nothing(
+        [(c.id, None) for c in cases],
+        lambda case, now: assignment(case, member, reason, actor, now, directory),
+        actor=actor, uow=uow, clock=clock,
+    )  # fmt: skip

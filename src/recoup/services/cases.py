@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from recoup.domain.audit import AuditEntry, AuditRecord
-from recoup.domain.cases import lifecycle, noise
+from recoup.domain.cases import duplicates, lifecycle, noise
 from recoup.domain.cases.case import Case, CaseStatus
 from recoup.domain.cases.casing import CasePlan, change_plan
 from recoup.domain.cases.teams import TeamDirectory, choose, teams_of
+from recoup.domain.cases.urgency import urgency_score
+from recoup.domain.detection.findings import Finding
 from recoup.domain.detection.taxonomy import TAXONOMY, Tier
-from recoup.domain.errors import InvalidInputError
+from recoup.domain.errors import ConflictError, InvalidInputError
+from recoup.domain.ingestion.event import Event
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 FILTER_FIELDS = ("owner_team", "type", "status", "tier", "queue", "assignee")
@@ -41,20 +44,34 @@ class CaseFilter:
             raise InvalidInputError(f"unknown tier {self.tier!r}")
 
 
+SORTS = ("newest", "urgency")
+URGENCY_SCAN = 100_000
+"""Sorting by urgency reads at most this many matching cases (newest first) to rank."""
+
+
 def list_cases(
-    filters: CaseFilter, *, reader: Callable[[], UnitOfWork], limit: int = 50
+    filters: CaseFilter,
+    *,
+    reader: Callable[[], UnitOfWork],
+    limit: int = 50,
+    sort: str = "newest",
+    now: datetime | None = None,
 ) -> list[Case]:
+    """Matching cases, newest first, or most urgent first (``sort="urgency"``, at ``now``)."""
     filters.check()
     if limit < 1:
         raise InvalidInputError("limit must be at least 1")
+    if sort not in SORTS:
+        raise InvalidInputError(f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
+    wanted = {k: getattr(filters, k) for k in FILTER_FIELDS}
     with reader() as tx:
-        return tx.list_cases(
-            {
-                k: getattr(filters, k)
-                for k in ("owner_team", "type", "status", "tier", "queue", "assignee")
-            },
-            limit,
-        )
+        if sort == "newest":
+            return tx.list_cases(wanted, limit)
+        found = tx.list_cases(wanted, max(limit, URGENCY_SCAN))
+    if now is None:
+        raise InvalidInputError("sorting by urgency needs the time")
+    found.sort(key=lambda case: (-urgency_score(case, now), case.opened_at, case.id))
+    return found[:limit]
 
 
 @dataclass(frozen=True)
@@ -217,6 +234,46 @@ def assign_new_cases(plan: CasePlan, store: UnitOfWork | Any, directory: TeamDir
     return assigned
 
 
+def link_duplicate_claims(
+    plan: CasePlan,
+    findings: Sequence[Finding],
+    events: Mapping[str, Event],
+    store: UnitOfWork | Any,
+    now: datetime,
+) -> int:
+    """Note the counterparty of each case ``plan`` opens (from the event that triggered it,
+    when that event is in ``events``) and link the likely duplicate claims among them and the
+    stored cases (see ``domain/cases/duplicates.py``); returns how many were linked."""
+    if not plan.created:
+        return 0
+    by_finding = {f.id: f for f in findings}
+    for finding_id, case_id in plan.assignments.items():
+        case = plan.created.get(case_id)
+        finding = by_finding.get(finding_id)
+        if case is None or finding is None or case.counterparty is not None:
+            continue
+        event = events.get(finding.trigger_event_id)
+        if event is not None:
+            case.counterparty = duplicates.counterparty_of(event.refs)
+    parties = {c.counterparty for c in plan.created.values() if c.counterparty is not None}
+    if not parties:
+        return 0
+    candidates = store.claim_candidates(parties, now - duplicates.LOOKBACK)
+    return duplicates.plan_links(plan, candidates, now)
+
+
+def dismiss_duplicate(
+    id_or_prefix: str, reason: str, *, actor: str, uow: UnitOfWorkFactory, clock: Clock
+) -> Case:
+    """The operator says the case is not a duplicate and continues working it."""
+    return _change(
+        id_or_prefix,
+        lambda case, now: duplicates.dismiss(case, actor=actor, reason=reason, now=now),
+        uow=uow,
+        clock=clock,
+    )
+
+
 def assign_case(
     id_or_prefix: str,
     member: str | None,
@@ -228,19 +285,31 @@ def assign_case(
     directory: TeamDirectory,
 ) -> Case:
     """Give a case to ``member`` of its owner team (or back to the queue with None)."""
+    return _change(
+        id_or_prefix,
+        lambda case, now: assignment(case, member, reason, actor, now, directory),
+        uow=uow,
+        clock=clock,
+    )
 
-    def change(case: Case, now: datetime) -> CasePlan:
-        if not reason.strip():
-            raise InvalidInputError("a reason is required (it goes on the audit record)")
-        known_team = directory.team(case.owner_team) is not None
-        if member is not None and known_team and not directory.is_member(case.owner_team, member):
-            raise InvalidInputError(f"{member!r} is not a member of {case.owner_team}")
-        before = case.snapshot()
-        case.assignee = member
-        case.updated_at = now
-        who = member or "the queue"
-        return change_plan(case, before, now=now, actor=actor, action="case.assigned",
-                           kind="assigned", summary=f"assigned to {who}: {reason.strip()}",
-                           data={"assignee": member, "reason": reason.strip()})  # fmt: skip
 
-    return _change(id_or_prefix, change, uow=uow, clock=clock)
+def assignment(
+    case: Case, member: str | None, reason: str, actor: str, now: datetime,
+    directory: TeamDirectory,
+) -> CasePlan:  # fmt: skip
+    """The plan that gives ``case`` to ``member`` (a member of its team, when the team is
+    known) or back to the queue."""
+    if not reason.strip():
+        raise InvalidInputError("a reason is required (it goes on the audit record)")
+    if not case.is_open:
+        raise ConflictError(f"case {case.id} is {case.status.value}: only open cases are assigned")
+    known_team = directory.team(case.owner_team) is not None
+    if member is not None and known_team and not directory.is_member(case.owner_team, member):
+        raise InvalidInputError(f"{member!r} is not a member of {case.owner_team}")
+    before = case.snapshot()
+    case.assignee = member
+    case.updated_at = now
+    who = member or "the queue"
+    return change_plan(case, before, now=now, actor=actor, action="case.assigned",
+                       kind="assigned", summary=f"assigned to {who}: {reason.strip()}",
+                       data={"assignee": member, "reason": reason.strip()})  # fmt: skip

@@ -27,7 +27,7 @@ from recoup.domain.ingestion.event import Event
 from recoup.domain.ingestion.flags import FileFlag
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, IngestStore, RunCounts, UnitOfWorkFactory
-from recoup.services.cases import assign_new_cases
+from recoup.services.cases import assign_new_cases, link_duplicate_claims
 
 INGEST_ACTOR = "system:ingest"
 
@@ -284,6 +284,7 @@ def store_events(
     settled = resolutions(new)
     keys = _open_keys(findings) | {k for r in settled for k in r.open_keys()}
     plan = plan_cases(findings, store.open_cases(keys), now, settled, policy)
+    link_duplicate_claims(plan, findings, unique, store, now)
     if policy is not None:
         assign_new_cases(plan, store, policy.teams, now)
     store.save_plan(plan, findings)

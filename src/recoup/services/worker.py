@@ -29,6 +29,7 @@ class SlaReport:
     due: int = 0
     reminded: int = 0
     escalated: int = 0
+    aging_alerts: int = 0
     skipped: int = 0
     """Timers of cases no longer open (fired as no-ops)."""
     max_lateness_seconds: float = 0.0
@@ -66,8 +67,10 @@ def fire_sla_timers(
                 plans.append(plan)
                 if kind == sla.SLA_GOAL:
                     report.reminded += 1
-                else:
+                elif kind == sla.SLA_DEADLINE:
                     report.escalated += 1
+                else:
+                    report.aging_alerts += 1
                 lateness = (now - due_at).total_seconds()
                 report.max_lateness_seconds = max(report.max_lateness_seconds, lateness)
             merged = sla.merge(plans)

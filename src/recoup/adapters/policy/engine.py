@@ -68,6 +68,7 @@ def context_of(inp: PolicyInput) -> dict[str, Any]:
         "tier_hint": inp.tier_hint,
         "customer_tier": inp.customer_tier,
         "supplier_tier": inp.supplier_tier,
+        "confidence": inp.confidence,
     }
 
 

@@ -68,6 +68,9 @@ def case_row(case: Case) -> dict[str, Any]:
         "reopen_count": case.reopen_count,
         "decision": case.decision,
         "assignee": case.assignee,
+        "counterparty": case.counterparty,
+        "duplicate_of": case.duplicate_of,
+        "duplicate_score": case.duplicate_score,
     }
 
 
@@ -115,6 +118,9 @@ def case_from_row(row: Any) -> Case:
         reopen_count=m["reopen_count"],
         decision=dict(m["decision"]) if m["decision"] else None,
         assignee=m["assignee"],
+        counterparty=m["counterparty"],
+        duplicate_of=None if m["duplicate_of"] is None else str(m["duplicate_of"]),
+        duplicate_score=m["duplicate_score"],
     )
 
 
@@ -230,6 +236,7 @@ CASE_COLUMNS = (
     "snoozed_until", "accepted_until", "accepted_fingerprint",
     "triaged_at", "in_progress_at", "waiting_at", "waiting_on", "escalated_at",
     "escalation_level", "sla_breached_at", "reopen_count", "decision", "assignee",
+    "counterparty", "duplicate_of", "duplicate_score",
 )  # fmt: skip
 
 
@@ -245,6 +252,8 @@ def case_values(b: Bulk, c: Case) -> tuple[Any, ...]:
         b.dt(c.triaged_at), b.dt(c.in_progress_at), b.dt(c.waiting_at), c.waiting_on,
         b.dt(c.escalated_at), c.escalation_level, b.dt(c.sla_breached_at), c.reopen_count,
         None if c.decision is None else b.json(c.decision), c.assignee,
+        c.counterparty, None if c.duplicate_of is None else b.uid(c.duplicate_of),
+        c.duplicate_score,
     )  # fmt: skip
 
 

@@ -139,9 +139,13 @@ cases = sa.Table(
     sa.Column("reopen_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("decision", JSONValue),
     sa.Column("assignee", sa.String(100)),
+    sa.Column("counterparty", sa.String(300)),
+    sa.Column("duplicate_of", Id),
+    sa.Column("duplicate_score", sa.Float),
     sa.Index(None, "status", "owner_team"),
     sa.Index(None, "type", "status"),
     sa.Index(None, "owner_team", "assignee", "status"),
+    sa.Index(None, "counterparty", "opened_at"),
 )
 
 findings = sa.Table(

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from recoup.adapters.store import tables as t
 from recoup.adapters.store.bulk import Bulk
-from recoup.adapters.store.queries import CaseQueriesMixin, id_prefix_filter
+from recoup.adapters.store.queries import OPEN_STATUSES, CaseQueriesMixin, id_prefix_filter
 from recoup.adapters.store.rows import (
     CASE_COLUMNS,
     EVENT_COLUMNS,
@@ -427,6 +427,22 @@ class SqlUnitOfWork(CaseQueriesMixin):
             loads.assigned_by_team[team] = loads.assigned_by_team.get(team, 0) + count
         return loads
 
+    def claim_candidates(self, counterparties: Iterable[str], since: datetime) -> list[Case]:
+        """Cases of these counterparties that are open or were closed since ``since``."""
+        c = t.cases.c
+        found: list[Case] = []
+        for chunk in self._chunked(sorted(set(counterparties))):
+            query = sa.select(t.cases).where(
+                self._one_of(c.counterparty, chunk),
+                sa.or_(
+                    c.status.in_(OPEN_STATUSES),
+                    c.resolved_at >= since,
+                    c.closed_at >= since,
+                ),
+            )
+            found.extend(case_from_row(row) for row in self.conn.execute(query))
+        return found
+
     def cases_by_id(self, ids: Sequence[str]) -> dict[str, Case]:
         found: dict[str, Case] = {}
         for chunk in self._chunked(sorted(set(ids))):
@@ -659,6 +675,7 @@ _CASE_UPDATABLE = (
     "snoozed_until", "accepted_until", "accepted_fingerprint",
     "triaged_at", "in_progress_at", "waiting_at", "waiting_on", "escalated_at",
     "escalation_level", "sla_breached_at", "reopen_count", "decision", "assignee",
+    "duplicate_of", "duplicate_score",
 )  # fmt: skip
 
 

@@ -84,6 +84,13 @@ class Case:
     """The team member working the case; None while it waits in the queue."""
     decision: dict[str, Any] | None = None
     """The policy decision that routed the case: outputs and the rows that decided them."""
+    counterparty: str | None = None
+    """``customer:<id>`` or ``supplier:<id>`` of the event that opened the case, when known."""
+    duplicate_of: str | None = None
+    """A case this one likely duplicates (same counterparty and money), until an operator
+    resolves it as ``duplicate`` or dismisses the link."""
+    duplicate_score: float | None = None
+    """How alike the two cases are, 0..1 (see ``domain/cases/duplicates.py``)."""
 
     @property
     def is_open(self) -> bool:
@@ -111,6 +118,7 @@ class Case:
             "escalation_level": self.escalation_level,
             "reopen_count": self.reopen_count,
             "assignee": self.assignee,
+            "duplicate_of": self.duplicate_of,
         }
 
 

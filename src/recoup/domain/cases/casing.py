@@ -37,6 +37,14 @@ class TimelineEntry:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+AGING_ALERTS: tuple[tuple[str, timedelta], ...] = (
+    ("aging_1d", timedelta(days=1)),
+    ("aging_3d", timedelta(days=3)),
+    ("aging_7d", timedelta(days=7)),
+)
+"""(timer kind, age) of the aging alerts every case gets when it opens."""
+
+
 @dataclass(frozen=True, slots=True)
 class Timer:
     id: str
@@ -77,7 +85,12 @@ def policy_input(finding: Finding) -> PolicyInput:
         tier_hint=finding.tier.value,
         customer_tier=_text(finding.detail.get("customer_tier")),
         supplier_tier=_text(finding.detail.get("supplier_tier")),
+        confidence=_number(finding.detail.get("confidence")),
     )
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _text(value: object) -> str | None:
@@ -99,13 +112,19 @@ def change_plan(
 ) -> CasePlan:
     """One change to one case, ready to store: the case itself (unless ``updates`` is false),
     a timeline entry of ``kind`` and an audit record ``action`` with the case before and after.
-    The entry's id follows from the case, the kind and ``entry_key`` (default: the time)."""
+    The entry's id follows from the case, the kind and ``entry_key`` (default: the time, the
+    action and its data, so two different changes at one instant get two entries)."""
     plan = CasePlan()
     if updates:
         plan.updated[case.id] = case
     plan.timeline.append(
         TimelineEntry(
-            id=derived_id("timeline", case.id, kind, entry_key or now.isoformat()),
+            id=derived_id(
+                "timeline",
+                case.id,
+                kind,
+                entry_key or f"{now.isoformat()}|{action}|{sorted(data.items())!r}",
+            ),
             case_id=case.id,
             at=now,
             kind=kind,
@@ -258,6 +277,8 @@ def plan_cases(
                           case.sla_goal_at),
                     Timer(derived_id("timer", case.id, "sla_deadline"), case.id,
                           "sla_deadline", case.sla_due_at),
+                    *(Timer(derived_id("timer", case.id, kind), case.id, kind,
+                            case.opened_at + age) for kind, age in AGING_ALERTS),
                 ]
             )  # fmt: skip
         plan.assignments[finding.id] = case.id

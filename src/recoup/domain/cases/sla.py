@@ -4,6 +4,9 @@
 - At the **deadline** the case escalates: status ``escalated`` (one level up), the breach is
   recorded (``sla_breached_at``), audited as ``case.sla_breached``.
 
+- At each **aging** mark (:data:`AGING_ALERTS`: one, three and seven days after opening) an
+  aging alert goes on the timeline and the audit trail, once per crossing, nothing else.
+
 A timer of a case that is no longer open does nothing (resolving cancels them; this covers a
 race with a resolution in another transaction). Each timer fires once: its row is marked fired
 in the same transaction as its effect.
@@ -14,21 +17,26 @@ from __future__ import annotations
 from datetime import datetime
 
 from recoup.domain.cases.case import Case, CaseStatus
-from recoup.domain.cases.casing import CasePlan, change_plan
+from recoup.domain.cases.casing import AGING_ALERTS, CasePlan, change_plan
 
 SLA_GOAL = "sla_goal"
 SLA_DEADLINE = "sla_deadline"
 SLA_ACTOR = "system:sla"
+AGING_KINDS = {kind: age for kind, age in AGING_ALERTS}
 
 
 def fire(case: Case, kind: str, due_at: datetime, now: datetime) -> CasePlan:
     """The plan of one due SLA timer on ``case`` (empty when the case is not open)."""
     plan = CasePlan()
-    if not case.is_open or kind not in (SLA_GOAL, SLA_DEADLINE):
+    if not case.is_open or kind not in (SLA_GOAL, SLA_DEADLINE, *AGING_KINDS):
         return plan
     before = case.snapshot()
     late = now - due_at
-    if kind == SLA_GOAL:
+    if kind in AGING_KINDS:
+        action, entry_kind = "case.aging_alert", "aging"
+        days = AGING_KINDS[kind].days
+        summary = f"open for {days} day{'s' if days != 1 else ''}: {case.owner_team} alerted"
+    elif kind == SLA_GOAL:
         action, entry_kind = "case.sla_goal_reached", "reminded"
         summary = f"SLA goal reached: {case.owner_team} reminded"
     else:

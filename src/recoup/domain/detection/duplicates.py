@@ -35,6 +35,8 @@ INVOICE_TYPES = frozenset({"invoice.created", "invoice.approved"})
 # The second window of duplicate_invoice has its own detector name in the window store, so its
 # keys can never mix with those of the number window.
 INVOICE_AMOUNT_WINDOW = "duplicate_invoice.amount"
+NEAR_NUMBER_CONFIDENCE = 0.75
+"""How sure a same-amount, near-number duplicate invoice is (the detail's ``confidence``)."""
 REF_MAX_LENGTH = 255
 """The longest reference the window store keeps (``detector_windows.ref``)."""
 
@@ -452,5 +454,11 @@ class DuplicateInvoiceDetector(PairDetector):
                 "duplicate_invoice": duplicate.invoice,
                 "original_number": original.number,
                 "duplicate_number": duplicate.number,
+                # a number one character apart is a heuristic: the policy pauses automation
+                **(
+                    {}
+                    if pair.rule.name == "same_number"
+                    else {"confidence": NEAR_NUMBER_CONFIDENCE}
+                ),
             },
         )

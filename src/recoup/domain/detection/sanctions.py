@@ -223,6 +223,7 @@ class SanctionsScreen:
                 "list_type": entry.type,
                 "program": entry.program,
                 "score": score,
+                "confidence": round(found.score / 100, 3),
                 "threshold": self.threshold,
                 "list_source": self.sanctions.source,
             },

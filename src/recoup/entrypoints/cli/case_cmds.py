@@ -1,4 +1,5 @@
-"""`recoup cases list|show|move|resolve|reopen|snooze|wake|accept|export|import|bulk-move`."""
+"""`recoup cases list|show|move|resolve|reopen|snooze|wake|accept|assign|export|import|
+bulk-move|bulk-assign|not-duplicate`."""
 
 from __future__ import annotations
 
@@ -14,16 +15,24 @@ from rich.table import Table
 from recoup.domain.audit import AuditRecord
 from recoup.domain.cases.case import Case
 from recoup.domain.cases.lifecycle import RESOLUTION_CODES
+from recoup.domain.cases.urgency import urgency_score
 from recoup.domain.errors import InvalidInputError
 from recoup.domain.ids import short_id
 from recoup.domain.policy import explain_record
 from recoup.entrypoints.cli.common import console, get_app, guarded, money, print_json
-from recoup.services.bulk import apply_changes, bulk_move, export_cases, read_changes
+from recoup.services.bulk import (
+    apply_changes,
+    bulk_assign,
+    bulk_move,
+    export_cases,
+    read_changes,
+)
 from recoup.services.cases import (
     CaseDetail,
     CaseFilter,
     accept_case,
     assign_case,
+    dismiss_duplicate,
     list_cases,
     move_case,
     show_case,
@@ -44,27 +53,35 @@ def list_command(
     queue: Annotated[str | None, typer.Option(help="queue, e.g. disputes.policy")] = None,
     assignee: Annotated[str | None, typer.Option(help="the member working the case")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    sort: Annotated[str, typer.Option(help="newest (default) or urgency")] = "newest",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """List cases, newest first."""
+    """List cases, newest first or most urgent first."""
     filters = CaseFilter(owner_team=owner, type=type_, status=None if status == "all" else status,
                          tier=tier, queue=queue, assignee=assignee)  # fmt: skip
-    found = list_cases(filters, reader=get_app().reader, limit=limit)
+    app = get_app()
+    now = app.clock.now()
+    found = list_cases(filters, reader=app.reader, limit=limit, sort=sort, now=now)
     if as_json:
-        print_json(found)
+        print_json([{**_fields(case), "urgency_score": urgency_score(case, now)} for case in found])
         return
     table = Table(title=f"{len(found)} cases")
     for column in ("id", "type", "status", "tier", "owner", "assignee", "entity", "at stake",
-                   "SLA due", "findings"):  # fmt: skip
+                   "SLA due", "urgency", "findings"):  # fmt: skip
         table.add_column(column, overflow="fold")
     for case in found:
         table.add_row(
             short_id(case.id), case.type, case.status.value, case.tier.value, case.queue,
             case.assignee or "-", f"{case.entity_kind}:{case.entity_key}",
             money(case.amount, case.currency),
-            case.sla_due_at.strftime("%Y-%m-%d %H:%M"), str(case.finding_count),
+            case.sla_due_at.strftime("%Y-%m-%d %H:%M"), f"{urgency_score(case, now):g}",
+            str(case.finding_count) + (" dup?" if case.duplicate_of else ""),
         )  # fmt: skip
     console.print(table)
+
+
+def _fields(case: Case) -> dict[str, Any]:
+    return {name: getattr(case, name) for name in Case.__slots__}
 
 
 def _plain(detail: CaseDetail) -> dict[str, Any]:
@@ -106,11 +123,19 @@ def show_command(
         ("money at stake", money(case.amount, case.currency)),
         ("opened", case.opened_at.isoformat()),
         ("SLA", f"goal {case.sla_goal_at.isoformat()}, deadline {case.sla_due_at.isoformat()}"),
+        ("urgency", f"{urgency_score(case, get_app().clock.now()):g} (rises with age and money)"),
+        ("counterparty", case.counterparty or "unknown"),
         ("seen", f"{case.first_seen_at.isoformat()} .. {case.last_seen_at.isoformat()}, "
                  f"{case.finding_count} finding(s)"),
     ]  # fmt: skip
     for label, value in rows:
         console.print(f"  {label:>15}: {value}", soft_wrap=True)
+    if case.duplicate_of:
+        console.print(
+            f"  {'duplicate?':>15}: likely the same claim as case {case.duplicate_of} "
+            f"(score {case.duplicate_score:.2f}); resolve with --code duplicate or run "
+            "`recoup cases not-duplicate`", soft_wrap=True,
+        )  # fmt: skip
     _decision(case)
     _events(detail)
     _timeline(detail)
@@ -380,3 +405,39 @@ def assign_command(
     case = assign_case(case_id, to, reason, actor=f"user:{actor}", uow=app.uow, clock=app.clock,
                        directory=app.policy.teams)  # fmt: skip
     _done(case, f"assigned to {case.assignee}" if case.assignee else "back in the queue")
+
+
+@cases_app.command("bulk-assign")
+@guarded
+def bulk_assign_command(
+    reason: Reason,
+    to: Annotated[str | None, typer.Option("--to", help="a member of the cases' team")] = None,
+    unassign: Annotated[bool, typer.Option("--unassign", help="back to the queue")] = False,
+    owner: Owner = None,
+    type_: TypeOpt = None,
+    queue: Queue = None,
+    limit: Limit = 1_000,
+    actor: Actor = "cli",
+) -> None:
+    """Assign every matching open case (up to --limit) at once; all or nothing."""
+    if (to is None) == (not unassign):
+        raise InvalidInputError("give exactly one of --to and --unassign")
+    app = get_app()
+    report = bulk_assign(_filters(owner, type_, "open", queue), to, reason,
+                         actor=f"user:{actor}", uow=app.uow, reader=app.reader, clock=app.clock,
+                         limit=limit, directory=app.policy.teams)  # fmt: skip
+    console.print(f"{len(report.applied):,} cases assigned to {to or 'the queue'}")
+
+
+@cases_app.command("not-duplicate")
+@guarded
+def not_duplicate_command(
+    case_id: Annotated[str, typer.Argument(help="case id or a unique prefix")],
+    reason: Reason,
+    actor: Actor = "cli",
+) -> None:
+    """Dismiss a likely-duplicate link and go on working the case."""
+    app = get_app()
+    case = dismiss_duplicate(case_id, reason, actor=f"user:{actor}", uow=app.uow,
+                             clock=app.clock)  # fmt: skip
+    _done(case, "no longer marked as a duplicate")

@@ -94,7 +94,8 @@ def worker_command(
                 f"{app.clock.now().isoformat()} timers {report.timers.due:,} "
                 f"(fired {report.timers.fired:,}), snoozes woken {report.timers.woken:,}, "
                 f"SLA {report.sla.due:,} (reminded {report.sla.reminded:,}, "
-                f"escalated {report.sla.escalated:,})"
+                f"escalated {report.sla.escalated:,}, "
+                f"aging alerts {report.sla.aging_alerts:,})"
             )
 
     rounds = run_worker(uow=app.uow, clock=app.clock, detectors=app.detectors, interval=interval,
