@@ -3,8 +3,9 @@ every evaluation returns the decision with its trace (table, row and inputs per 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import zen
 
+from recoup.adapters.policy.classes import NUMERIC_FIELDS, class_key, numeric_cuts
 from recoup.domain.cases.calendar import ALWAYS, Calendar
 from recoup.domain.cases.teams import NO_TEAMS, TeamDirectory
 from recoup.domain.detection.taxonomy import Tier
@@ -108,7 +110,14 @@ def _strip(message: str) -> str:
 class ZenPolicy:
     """A validated policy folder behind the domain's ``PolicyEngine`` port."""
 
-    def __init__(self, path: Path, files: Mapping[str, str], tables: Mapping[str, TableInfo]):
+    def __init__(
+        self,
+        path: Path,
+        files: Mapping[str, str],
+        tables: Mapping[str, TableInfo],
+        *,
+        reuse: bool = True,
+    ):
         self.path = path
         self.calendar: Calendar = ALWAYS
         self.teams: TeamDirectory = NO_TEAMS
@@ -119,6 +128,15 @@ class ZenPolicy:
         # evaluating a decision object, which starts the binding's runtime per call).
         self._compiled = {key: zen.ZenDecisionContent(text) for key, text in self._files.items()}
         self._engine = zen.ZenEngine({"loader": self._load})
+        # Decisions are reused within a class of inputs when the tables allow it (classes.py).
+        # Only the entry graph counts: a graph of tables alone calls no other file.
+        self._cuts = numeric_cuts([json.loads(self._files[ENTRY])]) if reuse else None
+        self._reuse: dict[tuple[Any, ...], Decision] = {}
+
+    @property
+    def reuses_decisions(self) -> bool:
+        """Whether decisions are reused within equivalence classes of inputs."""
+        return self._cuts is not None
 
     def _load(self, key: str) -> Any:
         return self._compiled[key]
@@ -132,8 +150,39 @@ class ZenPolicy:
         return response["result"], trace_steps(response.get("trace") or {}, self._tables)
 
     def decide(self, inp: PolicyInput) -> Decision:
-        result, trace = self.evaluate(context_of(inp))
-        return decision_of(result, trace, kind=inp.kind)
+        context = context_of(inp)
+        if self._cuts is None:
+            return decision_of(*self.evaluate(context), kind=inp.kind)
+        key = class_key(context, self._cuts)
+        known = self._reuse.get(key)
+        if known is None:
+            known = decision_of(*self.evaluate(context), kind=inp.kind)
+            if len(self._reuse) >= REUSE_LIMIT:
+                self._reuse.clear()
+            self._reuse[key] = known
+        return _with_numbers(known, context)
+
+    @property
+    def classes_seen(self) -> int:
+        """How many input classes have a decision kept for reuse."""
+        return len(self._reuse)
+
+
+REUSE_LIMIT = 100_000
+"""Decisions kept for reuse; the store starts over when full."""
+
+
+def _with_numbers(decision: Decision, context: Mapping[str, Any]) -> Decision:
+    """``decision`` with this context's own numbers in its trace (the reused decision was
+    evaluated for another member of the class)."""
+    return replace(decision, trace=[_step_with_numbers(s, context) for s in decision.trace])
+
+
+def _step_with_numbers(step: TraceStep, context: Mapping[str, Any]) -> TraceStep:
+    if not any(name in step.inputs for name in NUMERIC_FIELDS):
+        return step
+    inputs = {k: context.get(k) if k in NUMERIC_FIELDS else v for k, v in step.inputs.items()}
+    return replace(step, inputs=inputs)
 
 
 def decision_of(result: Mapping[str, Any], trace: list[TraceStep], *, kind: str) -> Decision:

@@ -177,7 +177,7 @@ def read_files(path: Path) -> tuple[dict[str, str], dict[str, Any], list[str]]:
     return texts, graphs, problems
 
 
-def load_policy(path: Path | str) -> ZenPolicy:
+def load_policy(path: Path | str, *, reuse: bool = True) -> ZenPolicy:
     """Read, validate and compile a policy folder; raise PolicyError listing every problem."""
     path = Path(path)
     texts, graphs, problems = read_files(path)
@@ -201,7 +201,7 @@ def load_policy(path: Path | str) -> ZenPolicy:
     if problems:
         raise PolicyError(problems)
     tables: dict[str, TableInfo] = {n["id"]: table_info(n) for n in nodes}
-    policy = ZenPolicy(path, texts, tables)
+    policy = ZenPolicy(path, texts, tables, reuse=reuse)
     for spec in TAXONOMY.values():
         for context in sample_contexts(spec):
             try:
