@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from pydantic import SecretStr
 
 from recoup.adapters.clock import SystemClock
 from recoup.adapters.connectors.webhooks.providers import (
@@ -17,18 +18,28 @@ from recoup.adapters.connectors.webhooks.providers import (
     WebhookProvider,
     build_providers,
 )
+from recoup.adapters.outreach.channels import channels_from_urls
 from recoup.adapters.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
+from recoup.adapters.psp.simulator import SimulatedGateway
+from recoup.adapters.psp.stripe_gateway import StripeGateway
 from recoup.adapters.sanctions_list import load_sanctions_list
 from recoup.adapters.store import migrate
 from recoup.adapters.store.engine import create_engine
 from recoup.adapters.store.uow import SqlUnitOfWork
 from recoup.adapters.teams_file import load_teams
+from recoup.adapters.writeback.file_drop import FileDropWriteback
+from recoup.adapters.writeback.http_webhook import HttpWebhookWriteback
+from recoup.adapters.writeback.shopify_records import ShopifyRecordsWriteback
+from recoup.adapters.writeback.stripe_records import StripeRecordsWriteback
 from recoup.domain.cases.teams import NO_TEAMS, TeamDirectory
 from recoup.domain.detection.detectors import Detectors, RuleSpec
 from recoup.domain.detection.sanctions import SanctionsScreen
 from recoup.domain.errors import ConfigurationError, InvalidInputError
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock
+from recoup.domain.recovery.outreach import OutreachChannel
+from recoup.domain.recovery.psp import PaymentGateway
+from recoup.domain.recovery.writeback import WritebackPort
 from recoup.settings import DetectionSettings as DetectionConfig
 from recoup.settings import Settings, load_settings
 
@@ -81,6 +92,23 @@ class App:
     def close(self) -> None:
         self.engine.dispose()
 
+    def writeback_port(self) -> WritebackPort | None:
+        """The system-of-record adapter writebacks go to; None when writeback is off."""
+        return writeback_port(self.settings, self.clock)
+
+    def gateway(self) -> PaymentGateway | None:
+        """The payment service provider retries go to; None when none is configured."""
+        return payment_gateway(self.settings, self.clock)
+
+    def outreach(self) -> OutreachChannel | None:
+        """The customer channels (by name) messages go through; None when none is configured."""
+        urls = self.settings.recovery.outreach_channels
+        if not urls:
+            return None
+        return channels_from_urls(
+            {name: url.get_secret_value() for name, url in urls.items()}, clock=self.clock
+        )
+
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> App:
     settings = settings or load_settings()
@@ -131,3 +159,45 @@ def sanctions_rule(detection: DetectionConfig) -> RuleSpec | None:
         name = "SANCTIONS_ALT_NAMES" if alt and exc.location.file == str(alt) else "SANCTIONS_LIST"
         raise ConfigurationError(f"setting RECOUP_DETECTION__{name}: {exc}") from exc
     return SanctionsScreen(sanctions, detection.sanctions_threshold).spec
+
+
+def _secret(value: SecretStr | None, name: str) -> str:
+    if value is None or not value.get_secret_value():
+        raise ConfigurationError(f"setting RECOUP_{name} is required")
+    return value.get_secret_value()
+
+
+def writeback_port(settings: Settings, clock: Clock) -> WritebackPort | None:
+    """The configured writeback adapter; a missing setting stops the start naming it."""
+    wb = settings.writeback
+    if wb.target == "none":
+        return None
+    if wb.target == "file":
+        wb.folder.mkdir(parents=True, exist_ok=True)
+        return FileDropWriteback(wb.folder, wb.file_format)
+    if wb.target == "webhook":
+        if not wb.webhook_url:
+            raise ConfigurationError("setting RECOUP_WRITEBACK__WEBHOOK_URL is required")
+        return HttpWebhookWriteback(wb.webhook_url, _secret(wb.webhook_secret,
+                                    "WRITEBACK__WEBHOOK_SECRET"), timeout=wb.timeout_seconds,
+                                    clock=clock)  # fmt: skip
+    if wb.target == "stripe":
+        key = _secret(wb.stripe_api_key, "WRITEBACK__STRIPE_API_KEY")
+        return StripeRecordsWriteback(key, base_url=wb.stripe_base_url, timeout=wb.timeout_seconds)
+    if not wb.shopify_shop_url:
+        raise ConfigurationError("setting RECOUP_WRITEBACK__SHOPIFY_SHOP_URL is required")
+    return ShopifyRecordsWriteback(
+        wb.shopify_shop_url, _secret(wb.shopify_access_token, "WRITEBACK__SHOPIFY_ACCESS_TOKEN"),
+        api_version=wb.shopify_api_version, timeout=wb.timeout_seconds, clock=clock,
+    )  # fmt: skip
+
+
+def payment_gateway(settings: Settings, clock: Clock) -> PaymentGateway | None:
+    """The configured PSP adapter for retries, or None."""
+    rec = settings.recovery
+    if rec.gateway == "none":
+        return None
+    if rec.gateway == "simulator":
+        return SimulatedGateway(rec.simulator_seed, clock)
+    return StripeGateway(_secret(rec.stripe_api_key, "RECOVERY__STRIPE_API_KEY"),
+                         base_url=rec.stripe_base_url)  # fmt: skip

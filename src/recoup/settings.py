@@ -377,6 +377,62 @@ class PolicySettings(_Section):
     )
 
 
+class WritebackSettings(_Section):
+    target: Literal["none", "file", "webhook", "stripe", "shopify"] = Field(
+        default="none",
+        description="where outcomes are written back: none (cases resolve at once), a file "
+        "folder, a signed webhook, Stripe or Shopify",
+    )
+    folder: Path = Field(
+        default=Path("recoup-writeback"), description="with target file: the folder to drop into"
+    )
+    file_format: Literal["json", "csv"] = "json"
+    webhook_url: str | None = Field(default=None, description="with target webhook: the URL")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="with target webhook: the signing secret (16 bytes or more)"
+    )
+    stripe_api_key: SecretStr | None = None
+    stripe_base_url: str | None = Field(default=None, description="only to point at a test server")
+    shopify_shop_url: str | None = None
+    shopify_access_token: SecretStr | None = None
+    shopify_api_version: str = "2025-07"
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    max_attempts: int = Field(
+        default=14, ge=1, le=100, description="attempts before a writeback goes to dead letter"
+    )
+
+
+class RecoverySettings(_Section):
+    enabled: bool = Field(
+        default=True, description="climb ladders for new cases (off: cases are only routed)"
+    )
+    gateway: Literal["none", "simulator", "stripe"] = Field(
+        default="none",
+        description="the payment service provider retries go to; none: retry steps are skipped "
+        "and the ladder goes on; simulator: seeded, for demos and tests",
+    )
+    simulator_seed: int = 7
+    stripe_api_key: SecretStr | None = None
+    stripe_base_url: str | None = Field(default=None, description="only to point at a test server")
+    outreach_channels: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='channel name -> notification URL, e.g. {"email": "mailtos://user:pass@host"}'
+        "; unset: outreach steps are recorded as not sent",
+    )
+    language: str = Field(default="en", description="outreach language when the case has none")
+    max_contacts_per_week: int = Field(default=2, ge=1, le=50)
+    min_contact_gap_hours: int = Field(default=48, ge=0, le=24 * 30)
+    review_after_contacts: int = Field(default=3, ge=1, le=50)
+    selfservice_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+    accounting: bool = Field(default=True, description="post journal entries for outcomes")
+    external_accounting: bool = Field(
+        default=False, description="journal entries are also written back to the ledger system"
+    )
+    chart_file: Path | None = Field(
+        default=None, description="a TOML chart of accounts; unset uses the default chart"
+    )
+
+
 class SecuritySettings(_Section):
     secret_key: SecretStr = Field(
         default=SecretStr(DEV_SECRET), description="signs links and tokens; set one in prod"
@@ -397,6 +453,8 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     policy: PolicySettings = PolicySettings()
     calendar: CalendarSettings = CalendarSettings()
+    writeback: WritebackSettings = WritebackSettings()
+    recovery: RecoverySettings = RecoverySettings()
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

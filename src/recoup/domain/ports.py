@@ -19,6 +19,8 @@ from recoup.domain.detection.timeline import EntityKey
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
 from recoup.domain.ingestion.flags import FileFlag
+from recoup.domain.recovery.outbox import OutboxStore
+from recoup.domain.recovery.store import RecoveryStore
 
 
 class Clock(Protocol):
@@ -191,7 +193,15 @@ class CaseQueries(Protocol):
 
 
 class UnitOfWork(
-    IngestStore, QuarantineStore, AuditStore, CaseQueries, CursorStore, TimerStore, Protocol
+    IngestStore,
+    QuarantineStore,
+    AuditStore,
+    CaseQueries,
+    CursorStore,
+    TimerStore,
+    RecoveryStore,
+    OutboxStore,
+    Protocol,
 ):
     """One transaction. Leaving the ``with`` block without ``commit()`` rolls back."""
 

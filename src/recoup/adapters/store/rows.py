@@ -71,6 +71,11 @@ def case_row(case: Case) -> dict[str, Any]:
         "counterparty": case.counterparty,
         "duplicate_of": case.duplicate_of,
         "duplicate_score": case.duplicate_score,
+        "recovered_amount": case.recovered_amount,
+        "written_off_amount": case.written_off_amount,
+        "lost_amount": case.lost_amount,
+        "handling_cost": case.handling_cost,
+        "pending_resolution": case.pending_resolution,
     }
 
 
@@ -121,6 +126,11 @@ def case_from_row(row: Any) -> Case:
         counterparty=m["counterparty"],
         duplicate_of=None if m["duplicate_of"] is None else str(m["duplicate_of"]),
         duplicate_score=m["duplicate_score"],
+        recovered_amount=m["recovered_amount"],
+        written_off_amount=m["written_off_amount"],
+        lost_amount=m["lost_amount"],
+        handling_cost=m["handling_cost"],
+        pending_resolution=dict(m["pending_resolution"]) if m["pending_resolution"] else None,
     )
 
 
@@ -237,6 +247,7 @@ CASE_COLUMNS = (
     "triaged_at", "in_progress_at", "waiting_at", "waiting_on", "escalated_at",
     "escalation_level", "sla_breached_at", "reopen_count", "decision", "assignee",
     "counterparty", "duplicate_of", "duplicate_score",
+    "recovered_amount", "written_off_amount", "lost_amount", "handling_cost", "pending_resolution",
 )  # fmt: skip
 
 
@@ -254,6 +265,9 @@ def case_values(b: Bulk, c: Case) -> tuple[Any, ...]:
         None if c.decision is None else b.json(c.decision), c.assignee,
         c.counterparty, None if c.duplicate_of is None else b.uid(c.duplicate_of),
         c.duplicate_score,
+        b.dec(c.recovered_amount), b.dec(c.written_off_amount), b.dec(c.lost_amount),
+        b.dec(c.handling_cost),
+        None if c.pending_resolution is None else b.json(c.pending_resolution),
     )  # fmt: skip
 
 

@@ -142,6 +142,11 @@ cases = sa.Table(
     sa.Column("counterparty", sa.String(300)),
     sa.Column("duplicate_of", Id),
     sa.Column("duplicate_score", sa.Float),
+    sa.Column("recovered_amount", Amount),
+    sa.Column("written_off_amount", Amount),
+    sa.Column("lost_amount", Amount),
+    sa.Column("handling_cost", Amount),
+    sa.Column("pending_resolution", JSONValue),
     sa.Index(None, "status", "owner_team"),
     sa.Index(None, "type", "status"),
     sa.Index(None, "owner_team", "assignee", "status"),
@@ -288,3 +293,106 @@ audit_head = sa.Table(
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+
+# -- recovery (migration 0006) -------------------------------------------------------------
+
+recovery = sa.Table(
+    "recovery",
+    metadata,
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), primary_key=True),
+    sa.Column("ladder", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("next_at", UTCDateTime),
+    sa.Column("state", JSONValue, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "status", "next_at"),
+)
+"""One ladder climb per case: its state (steps, attempts, history) and when it is next due."""
+
+recovery_attempts = sa.Table(
+    "recovery_attempts",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("step_index", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("amount", Amount),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("data", JSONValue, nullable=False),
+    sa.Index(None, "case_id", "at"),
+)
+"""Every action a ladder ran (a retry, a message, a request), keyed by its idempotency key."""
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("recipient", sa.String(300), nullable=False),
+    sa.Column("template", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Index(None, "case_id", "at"),
+    sa.Index(None, "recipient", "at"),
+)
+"""Every customer message with its delivery status."""
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("target", sa.String(40), nullable=False),
+    sa.Column("operation", sa.String(64), nullable=False),
+    sa.Column("payload", JSONValue, nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("confirmed_at", UTCDateTime),
+    sa.Column("last_http_status", sa.Integer),
+    sa.Column("last_detail", sa.Text),
+    sa.Column("on_confirm", JSONValue),
+    sa.Index(None, "status", "next_at"),
+    sa.Index(None, "case_id"),
+)
+"""Writebacks to systems of record, written in the case's transaction and sent after commit."""
+
+journal_entries = sa.Table(
+    "journal_entries",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("reverses", Id),
+    sa.Column("lines", JSONValue, nullable=False),
+    sa.Index(None, "case_id"),
+    sa.Index(None, "at"),
+)
+"""Double-entry postings; each entry balances per currency (checked when it is built)."""
+
+selfservice_grants = sa.Table(
+    "selfservice_grants",
+    metadata,
+    sa.Column("nonce", sa.String(64), primary_key=True),
+    sa.Column("case_id", Id, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("actions", JSONValue, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime),
+    sa.Column("used_action", sa.String(40)),
+    sa.Column("failed_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Index(None, "case_id"),
+)
+"""Self-service links issued (never the token or the code): single use by nonce."""

@@ -14,7 +14,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from recoup.adapters.store import tables as t
 from recoup.adapters.store.bulk import Bulk
+from recoup.adapters.store.outbox import OutboxMixin
 from recoup.adapters.store.queries import OPEN_STATUSES, CaseQueriesMixin, id_prefix_filter
+from recoup.adapters.store.recovery import RecoveryMixin
 from recoup.adapters.store.rows import (
     CASE_COLUMNS,
     EVENT_COLUMNS,
@@ -73,7 +75,7 @@ def _one_of(column: Any, values: Sequence[Any], dialect: str) -> Any:
     return column == sa.any_(sa.cast(array, postgresql.ARRAY(element)))
 
 
-class SqlUnitOfWork(CaseQueriesMixin):
+class SqlUnitOfWork(CaseQueriesMixin, OutboxMixin, RecoveryMixin):
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine
         self.readonly = readonly
@@ -401,11 +403,15 @@ class SqlUnitOfWork(CaseQueriesMixin):
         return [(str(i), str(c), k, d) for i, c, k, d in self.conn.execute(query)]
 
     def mark_timers_fired(self, ids: Sequence[str], at: datetime) -> None:
+        """Mark timers this transaction claimed as fired. They are still pending: claimed rows
+        are locked (PostgreSQL) or the write transaction is exclusive (SQLite). Selecting by
+        primary key alone matters: with a status test SQLite walks the status index over
+        every pending timer."""
         tm = t.timers.c
         for chunk in self._chunked(sorted(ids)):
             self.conn.execute(
                 t.timers.update()
-                .where(self._one_of(tm.id, chunk), tm.status == "pending")
+                .where(self._one_of(tm.id, chunk))
                 .values(status="fired", fired_at=at, attempts=tm.attempts + 1)
             )
 
@@ -676,6 +682,7 @@ _CASE_UPDATABLE = (
     "triaged_at", "in_progress_at", "waiting_at", "waiting_on", "escalated_at",
     "escalation_level", "sla_breached_at", "reopen_count", "decision", "assignee",
     "duplicate_of", "duplicate_score",
+    "recovered_amount", "written_off_amount", "lost_amount", "handling_cost", "pending_resolution",
 )  # fmt: skip
 
 

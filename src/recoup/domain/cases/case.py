@@ -91,6 +91,15 @@ class Case:
     resolves it as ``duplicate`` or dismisses the link."""
     duplicate_score: float | None = None
     """How alike the two cases are, 0..1 (see ``domain/cases/duplicates.py``)."""
+    recovered_amount: Decimal | None = None
+    """Money brought back (a retry that succeeded, a dispute won), in the case's currency."""
+    written_off_amount: Decimal | None = None
+    lost_amount: Decimal | None = None
+    """Money neither recovered nor written off when the case ended (a dispute lost)."""
+    handling_cost: Decimal | None = None
+    """What working the case cost (attempt and message fees, per the policy's cost table)."""
+    pending_resolution: dict[str, Any] | None = None
+    """A resolution waiting for its writeback to be confirmed: the case resolves only then."""
 
     @property
     def is_open(self) -> bool:
@@ -119,7 +128,15 @@ class Case:
             "reopen_count": self.reopen_count,
             "assignee": self.assignee,
             "duplicate_of": self.duplicate_of,
+            "recovered_amount": _text(self.recovered_amount),
+            "written_off_amount": _text(self.written_off_amount),
+            "lost_amount": _text(self.lost_amount),
+            "pending_resolution": self.pending_resolution,
         }
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
 
 
 def open_key(type_: str, entity_kind: str, entity_key: str) -> str:
