@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import sqlalchemy as sa
 from pydantic import SecretStr
@@ -18,8 +19,11 @@ from recoup.adapters.connectors.webhooks.providers import (
     WebhookProvider,
     build_providers,
 )
+from recoup.adapters.ledger_files import load_chart
 from recoup.adapters.outreach.channels import channels_from_urls
+from recoup.adapters.outreach.templates import default_templates
 from recoup.adapters.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
+from recoup.adapters.policy.ladders import load_ladders
 from recoup.adapters.psp.simulator import SimulatedGateway
 from recoup.adapters.psp.stripe_gateway import StripeGateway
 from recoup.adapters.sanctions_list import load_sanctions_list
@@ -34,12 +38,16 @@ from recoup.adapters.writeback.stripe_records import StripeRecordsWriteback
 from recoup.domain.cases.teams import NO_TEAMS, TeamDirectory
 from recoup.domain.detection.detectors import Detectors, RuleSpec
 from recoup.domain.detection.sanctions import SanctionsScreen
-from recoup.domain.errors import ConfigurationError, InvalidInputError
+from recoup.domain.errors import ConfigurationError, InvalidInputError, RecoupError
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock
-from recoup.domain.recovery.outreach import OutreachChannel
+from recoup.domain.recovery.ladder import LadderSpec
+from recoup.domain.recovery.ledger import DEFAULT_CHART, ChartOfAccounts, LedgerOptions
+from recoup.domain.recovery.outreach import ContactRules, OutreachChannel
 from recoup.domain.recovery.psp import PaymentGateway
 from recoup.domain.recovery.writeback import WritebackPort
+from recoup.services.recovery import Recovery
+from recoup.services.writeback import writeback_resolver
 from recoup.settings import DetectionSettings as DetectionConfig
 from recoup.settings import Settings, load_settings
 
@@ -100,6 +108,30 @@ class App:
         """The payment service provider retries go to; None when none is configured."""
         return payment_gateway(self.settings, self.clock)
 
+    def recovery(self) -> Recovery:
+        """What the recovery runner works with: ladders, PSP, channels, contact rules."""
+        rec = self.settings.recovery
+        return Recovery(
+            ladders=self.policy.ladders,
+            gateway=self.gateway(),
+            channel=self.outreach(),
+            composer=default_templates(),
+            rules=ContactRules(
+                max_per_week=rec.max_contacts_per_week,
+                min_gap=timedelta(hours=rec.min_contact_gap_hours),
+                review_after=rec.review_after_contacts,
+            ),
+            language=rec.language,
+            merchant_name=rec.merchant_name,
+            public_url=rec.public_url,
+            secret=self.settings.security.secret_key.get_secret_value().encode(),
+            link_ttl=timedelta(hours=rec.selfservice_ttl_hours),
+            resolve=writeback_resolver(self.settings.writeback.target),
+            ledger=LedgerOptions(accounting_enabled=rec.accounting,
+                                 external_accounting=rec.external_accounting),
+            chart=chart_of_accounts(self.settings),
+        )  # fmt: skip
+
     def outreach(self) -> OutreachChannel | None:
         """The customer channels (by name) messages go through; None when none is configured."""
         urls = self.settings.recovery.outreach_channels
@@ -122,6 +154,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     policy = policy_engine(settings)
     policy.calendar = settings.calendar.domain(clock.now().date())
     policy.teams = teams_directory(settings)
+    if settings.recovery.enabled:
+        policy.ladders = recovery_ladders(settings)
     return App(settings=settings, engine=engine, clock=clock, detectors=detectors, policy=policy)
 
 
@@ -201,3 +235,22 @@ def payment_gateway(settings: Settings, clock: Clock) -> PaymentGateway | None:
         return SimulatedGateway(rec.simulator_seed, clock)
     return StripeGateway(_secret(rec.stripe_api_key, "RECOVERY__STRIPE_API_KEY"),
                          base_url=rec.stripe_base_url)  # fmt: skip
+
+
+def recovery_ladders(settings: Settings) -> dict[str, LadderSpec]:
+    """The ladders of the policy folder (or the default pack's), read once at start."""
+    try:
+        return load_ladders(settings.policy.path)
+    except RecoupError as exc:
+        raise ConfigurationError(f"setting RECOUP_POLICY__PATH: {exc.message}") from exc
+
+
+def chart_of_accounts(settings: Settings) -> ChartOfAccounts:
+    """The chart of accounts (the default, or the TOML file's accounts over it)."""
+    path = settings.recovery.chart_file
+    if path is None:
+        return DEFAULT_CHART
+    try:
+        return load_chart(path)
+    except RecoupError as exc:
+        raise ConfigurationError(f"setting RECOUP_RECOVERY__CHART_FILE: {exc.message}") from exc

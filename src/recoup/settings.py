@@ -420,6 +420,10 @@ class RecoverySettings(_Section):
         "; unset: outreach steps are recorded as not sent",
     )
     language: str = Field(default="en", description="outreach language when the case has none")
+    merchant_name: str = Field(default="our team", description="who messages are signed by")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="where self-service links point"
+    )
     max_contacts_per_week: int = Field(default=2, ge=1, le=50)
     min_contact_gap_hours: int = Field(default=48, ge=0, le=24 * 30)
     review_after_contacts: int = Field(default=3, ge=1, le=50)

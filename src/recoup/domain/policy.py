@@ -7,6 +7,7 @@ that decided each output, so every routing choice can be read back in plain word
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 from recoup.domain.cases.calendar import Calendar
 from recoup.domain.cases.teams import TeamDirectory
 from recoup.domain.detection.taxonomy import Tier
+from recoup.domain.recovery.ladder import LadderSpec
 
 BUSINESS_IMPACTS = ("low", "medium", "high", "critical")
 CONTROL_SENSITIVITIES = ("low", "medium", "high")
@@ -96,6 +98,8 @@ class PolicyEngine(Protocol):
     """The clock SLA targets run on: around the clock, or business hours with holidays."""
     teams: TeamDirectory
     """Who works each owner team's cases, and how new cases are shared out."""
+    ladders: Mapping[str, LadderSpec]
+    """The recovery ladder of each finding type (empty: no case climbs)."""
 
     def decide(self, inp: PolicyInput) -> Decision: ...
 

@@ -97,6 +97,10 @@ class IngestStore(Protocol):
 
     def save_plan(self, plan: CasePlan, findings: Sequence[Finding]) -> None: ...
 
+    def add_new_climbs(self, case_ids: Sequence[str], now: datetime) -> None:
+        """Recovery climbs to start for new cases (see ``RecoveryStore``)."""
+        ...
+
     def quarantine(
         self, rejections: Sequence[Rejection], run_id: str | None, format_name: str, at: datetime
     ) -> None:

@@ -28,6 +28,7 @@ from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from recoup.services.cases import assign_new_cases
 from recoup.services.ingest import unseen_findings
+from recoup.services.recovery import climbs_to_start
 
 TIMER_ACTOR = "system:timers"
 DEFAULT_CHUNK = 500
@@ -121,6 +122,8 @@ def fire_due(
             if policy is not None:
                 assign_new_cases(plan, tx, policy.teams, now)
             tx.save_plan(plan, fresh)
+            if policy is not None and policy.ladders:
+                tx.add_new_climbs(climbs_to_start(plan, policy.ladders), now)
             tx.settle_expectations(met, ExpectationStatus.MET, now)
             tx.settle_expectations(fired, ExpectationStatus.FIRED, now)
             tx.settle_expectations(unknown, ExpectationStatus.MET, now)

@@ -28,6 +28,7 @@ from recoup.domain.ingestion.flags import FileFlag
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, IngestStore, RunCounts, UnitOfWorkFactory
 from recoup.services.cases import assign_new_cases, link_duplicate_claims
+from recoup.services.recovery import climbs_to_start
 
 INGEST_ACTOR = "system:ingest"
 
@@ -288,6 +289,8 @@ def store_events(
     if policy is not None:
         assign_new_cases(plan, store, policy.teams, now)
     store.save_plan(plan, findings)
+    if policy is not None and policy.ladders:
+        store.add_new_climbs(climbs_to_start(plan, policy.ladders), now)
     return StoredEvents(
         new_events=len(new),
         findings=len(findings),

@@ -10,6 +10,7 @@ back).
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,10 @@ from recoup.domain.cases import sla
 from recoup.domain.detection.detectors import Detectors
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWorkFactory
+from recoup.domain.recovery.writeback import MAX_ATTEMPTS, WritebackPort
 from recoup.services.expectations import DEFAULT_CHUNK, TimerReport, fire_due
+from recoup.services.recovery import Recovery, RecoveryReport, run_recovery
+from recoup.services.writeback import DeliveryReport, deliver_due
 
 WORKER_ACTOR = "system:worker"
 
@@ -39,10 +43,13 @@ class SlaReport:
 class WorkerReport:
     timers: TimerReport = field(default_factory=TimerReport)
     sla: SlaReport = field(default_factory=SlaReport)
+    recovery: RecoveryReport = field(default_factory=RecoveryReport)
+    writeback: DeliveryReport = field(default_factory=DeliveryReport)
 
     @property
     def fired(self) -> int:
-        return self.timers.due + self.timers.woken + self.sla.due
+        return (self.timers.due + self.timers.woken + self.sla.due + self.recovery.climbs
+                + self.writeback.claimed)  # fmt: skip
 
 
 def fire_sla_timers(
@@ -90,10 +97,30 @@ def run_due(
     detectors: Detectors,
     chunk: int = DEFAULT_CHUNK,
     policy: PolicyEngine | None = None,
+    recovery: Recovery | None = None,
+    writeback: Writeback | None = None,
 ) -> WorkerReport:
-    """One round: snoozes, expected-but-missing timers, SLA timers."""
+    """One round: snoozes, expected-but-missing timers, SLA timers, due recovery steps, due
+    writebacks."""
     timers = fire_due(uow=uow, clock=clock, detectors=detectors, chunk=chunk, policy=policy)
-    return WorkerReport(timers=timers, sla=fire_sla_timers(uow=uow, clock=clock, chunk=chunk))
+    sla_report = fire_sla_timers(uow=uow, clock=clock, chunk=chunk)
+    climbed = RecoveryReport()
+    if recovery is not None:
+        climbed = run_recovery(uow=uow, clock=clock, recovery=recovery)
+    delivered = DeliveryReport()
+    if writeback is not None:
+        delivered = deliver_due(uow=uow, clock=clock, port=writeback.port, rng=writeback.rng,
+                                max_attempts=writeback.max_attempts)  # fmt: skip
+    return WorkerReport(timers=timers, sla=sla_report, recovery=climbed, writeback=delivered)
+
+
+@dataclass
+class Writeback:
+    """The writeback the worker delivers: the adapter, a jitter source, the attempt limit."""
+
+    port: WritebackPort
+    rng: random.Random = field(default_factory=random.Random)
+    max_attempts: int = MAX_ATTEMPTS
 
 
 def run_worker(
@@ -106,12 +133,15 @@ def run_worker(
     on_round: Callable[[WorkerReport], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     policy: PolicyEngine | None = None,
+    recovery: Recovery | None = None,
+    writeback: Writeback | None = None,
 ) -> int:
     """Run rounds every ``interval`` seconds until ``should_stop()`` or ``rounds`` are done;
     returns the rounds run. A round that found work is followed at once by another."""
     done = 0
     while not should_stop() and (rounds is None or done < rounds):
-        report = run_due(uow=uow, clock=clock, detectors=detectors, policy=policy)
+        report = run_due(uow=uow, clock=clock, detectors=detectors, policy=policy,
+                         recovery=recovery, writeback=writeback)  # fmt: skip
         done += 1
         if on_round is not None:
             on_round(report)

@@ -7,7 +7,6 @@ apprise is shown not to reach for the network on its own.
 
 from __future__ import annotations
 
-import email
 import ipaddress
 import json
 import socket
@@ -15,69 +14,20 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from email import policy
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
 from recoup.adapters.clock import FixedClock
 from recoup.adapters.outreach.channels import MESSAGE_ID_HEADER, AppriseChannel
 from recoup.adapters.outreach.templates import default_templates
 from recoup.domain.money import Money
 from recoup.domain.recovery.outreach import BodyFormat, DeliveryStatus, OutboundMessage
+from tests.loopback_smtp import PASSWORD, USER, EphemeralController, Inbox, authenticate
 
 NOW = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
-USER, PASSWORD = "recoup-test", "smtp-pw-not-real-7Q2x"
 FROM = "billing@shop.example"
-
-
-# --- a real SMTP server on 127.0.0.1, ephemeral port ------------------------------------------
-
-
-class _Inbox:
-    """aiosmtpd handler: keeps accepted mail, refuses ``nobody@`` with 550."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:  # fmt: skip
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK: queued"
-
-    def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(e.original_content or b"", policy=policy.default)  # type: ignore[misc]
-            for e in self.envelopes
-        ]
-
-
-def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                  auth_data: Any) -> AuthResult:  # fmt: skip
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-        USER.encode(),
-        PASSWORD.encode(),
-    )
-    return AuthResult(success=ok, handled=False)  # False: the server answers 535 itself
-
-
-class _EphemeralController(Controller):
-    """aiosmtpd's Controller bound to port 0: the port is read back once the server listens."""
-
-    def _trigger_server(self) -> None:
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
 
 
 @pytest.fixture
@@ -109,10 +59,10 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.fixture
-def smtp(loopback_only: list[str]) -> Iterator[tuple[_Inbox, int]]:
-    inbox = _Inbox()
-    controller = _EphemeralController(
-        inbox, hostname="127.0.0.1", port=0, authenticator=_authenticate,
+def smtp(loopback_only: list[str]) -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    controller = EphemeralController(
+        inbox, hostname="127.0.0.1", port=0, authenticator=authenticate,
         auth_require_tls=False, auth_exclude_mechanism=["LOGIN"],
     )  # fmt: skip
     controller.start()
@@ -145,7 +95,7 @@ def _payment_failed(to: str, *, language: str = "de", html: bool = False) -> Out
 
 
 def test_email_reaches_the_smtp_server_with_subject_body_and_recipient(
-    smtp: tuple[_Inbox, int], loopback_only: list[str]
+    smtp: tuple[Inbox, int], loopback_only: list[str]
 ) -> None:
     inbox, port = smtp
     message = _payment_failed("kunde@example.org")
@@ -173,7 +123,7 @@ def test_email_reaches_the_smtp_server_with_subject_body_and_recipient(
     assert set(loopback_only) == {"127.0.0.1"}  # the guard saw the SMTP connection, only it
 
 
-def test_html_email_is_sent_escaped_with_a_plain_text_part(smtp: tuple[_Inbox, int]) -> None:
+def test_html_email_is_sent_escaped_with_a_plain_text_part(smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     message = _payment_failed("customer@example.org", language="en", html=True)
 
@@ -190,7 +140,7 @@ def test_html_email_is_sent_escaped_with_a_plain_text_part(smtp: tuple[_Inbox, i
     assert "Hello Jürgen <Ana> Weiß," in plain.get_content()
 
 
-def test_the_same_message_sent_twice_keeps_one_id(smtp: tuple[_Inbox, int]) -> None:
+def test_the_same_message_sent_twice_keeps_one_id(smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     channel = _email_channel(port)
 
@@ -202,7 +152,7 @@ def test_the_same_message_sent_twice_keeps_one_id(smtp: tuple[_Inbox, int]) -> N
 
 
 def test_a_refused_recipient_is_a_failed_delivery_with_the_servers_answer(
-    smtp: tuple[_Inbox, int],
+    smtp: tuple[Inbox, int],
 ) -> None:
     inbox, port = smtp
 
@@ -216,7 +166,7 @@ def test_a_refused_recipient_is_a_failed_delivery_with_the_servers_answer(
 
 
 def test_wrong_smtp_password_fails_and_the_password_is_not_in_the_detail(
-    smtp: tuple[_Inbox, int],
+    smtp: tuple[Inbox, int],
 ) -> None:
     inbox, port = smtp
     wrong = "wrong-pw-not-real-9Z"
@@ -310,7 +260,7 @@ def test_webhook_channel_puts_the_recipient_into_the_url(
     assert "hook-pw-not-real" not in delivery.detail
 
 
-def test_a_recipient_with_a_plus_tag_is_kept_exactly(smtp: tuple[_Inbox, int]) -> None:
+def test_a_recipient_with_a_plus_tag_is_kept_exactly(smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
 
     delivery = _email_channel(port).send(_payment_failed("ana+billing@example.org"))

@@ -127,25 +127,27 @@ def test_payment_failed_climbs_every_rung_to_a_person() -> None:
     assert state.next_at == T0 + 2 * D  # the retry repeats after its wait
     state, second = on_due(spec, state, T0 + 2 * D)
     state, _ = report(spec, state, OutcomeKind.FAILED, T0 + 2 * D)
-    state, email = on_due(spec, state, T0 + 2 * D + 2 * H)
-    state, asked = report(spec, state, OutcomeKind.NO_ANSWER, T0 + 2 * D + 2 * H)
+    state, third = on_due(spec, state, T0 + 3 * D)
+    state, _ = report(spec, state, OutcomeKind.FAILED, T0 + 3 * D)
+    state, email = on_due(spec, state, T0 + 3 * D + 2 * H)
+    state, asked = report(spec, state, OutcomeKind.NO_ANSWER, T0 + 3 * D + 2 * H)
     assert state.status is LadderStatus.WAITING_INPUT
-    assert state.next_at == T0 + 5 * D + 2 * H
-    state, retried = on_due(spec, state, T0 + 5 * D + 2 * H)  # nothing arrived: timed out
-    state, handed = report(spec, state, OutcomeKind.FAILED, T0 + 5 * D + 2 * H)
+    assert state.next_at == T0 + 6 * D + 2 * H
+    state, retried = on_due(spec, state, T0 + 6 * D + 2 * H)  # nothing arrived: timed out
+    state, handed = report(spec, state, OutcomeKind.FAILED, T0 + 6 * D + 2 * H)
 
-    actions = first + second + email + asked + retried + handed
+    actions = first + second + third + email + asked + retried + handed
     assert [(a.kind.value, a.step_index) for a in actions] == [
-        ("retry", 0), ("retry", 0), ("channel", 1), ("request_input", 2), ("retry", 3),
-        ("escalate", 4)]  # fmt: skip
+        ("retry", 0), ("retry", 0), ("retry", 0), ("channel", 1), ("request_input", 2),
+        ("retry", 3), ("escalate", 4)]  # fmt: skip
     assert [a.idempotency_key for a in actions] == [
-        "ladder:c1:0:1", "ladder:c1:0:2", "ladder:c1:1:3", "ladder:c1:2:4", "ladder:c1:3:5",
-        "ladder:c1:4:6"]  # fmt: skip
+        "ladder:c1:0:1", "ladder:c1:0:2", "ladder:c1:0:3", "ladder:c1:1:4", "ladder:c1:2:5",
+        "ladder:c1:3:6", "ladder:c1:4:7"]  # fmt: skip
     assert email[0].params["actions"] == ("update_payment_method", "retry_now", "dispute")
     assert handed[0].params["reason"] == (
         "the payment is still failing after retries and a request to the customer"
     )
-    assert (state.status, state.attempts, state.next_at) == (LadderStatus.ESCALATED, 5, None)
+    assert (state.status, state.attempts, state.next_at) == (LadderStatus.ESCALATED, 6, None)
     assert [e.event.value for e in state.history].count("timed_out") == 1
     assert events(state)[-2:] == ["scheduled@4", "escalated@4"]
 

@@ -19,6 +19,7 @@ from recoup.domain.cases.teams import NO_TEAMS, TeamDirectory
 from recoup.domain.detection.taxonomy import Tier
 from recoup.domain.errors import ConfigurationError
 from recoup.domain.policy import Decision, PolicyInput, TraceStep
+from recoup.domain.recovery.ladder import LadderSpec
 
 DEFAULT_POLICY_PATH = Path(__file__).parent / "default"
 ENTRY = "decide.json"
@@ -121,6 +122,7 @@ class ZenPolicy:
         self.path = path
         self.calendar: Calendar = ALWAYS
         self.teams: TeamDirectory = NO_TEAMS
+        self.ladders: Mapping[str, LadderSpec] = {}
         self._files = dict(files)
         self._tables = dict(tables)
         # Each file is parsed and compiled once; the engine's loader hands the compiled

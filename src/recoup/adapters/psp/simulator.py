@@ -230,6 +230,8 @@ class SimulatedGateway:
             if _charge_fingerprint(seen[0]) != _charge_fingerprint(request):
                 return _key_reused(request.idempotency_key)
             return seen[1]
+        if request.payment_ref not in self._payments and "last_decline" in request.context:
+            self._learn(request)
         payment = self._payment(request.payment_ref)
         outcome = self._attempt(payment, request)
         self._charges[request.idempotency_key] = (request, outcome)
@@ -260,6 +262,17 @@ class SimulatedGateway:
         return outcome
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _learn(self, request: RetryRequest) -> None:
+        """Register a payment first seen in a retry from the decline its context reports (the
+        service passes the last decline as informational context)."""
+        failed = request.context.get("last_failed_at")
+        self.register(
+            request.payment_ref,
+            request.context["last_decline"],
+            failed_at=datetime.fromisoformat(failed) if failed else None,
+            network=request.context.get("network") or "visa",
+        )
 
     def _payment(self, payment_ref: str) -> _Payment:
         try:

@@ -39,6 +39,10 @@ CONTEXT_KEYS: Mapping[str, str] = MappingProxyType(
         "mandate": "the id of a mandate that authorises the debit (SEPA, BACS, ACSS, ...)",
         "receipt_email": "where the PSP sends the receipt of a successful retry",
         "return_url": "where the customer returns after authenticating (on-session only)",
+        "last_decline": "the namespaced decline code of the last failed attempt (informational; "
+        "a PSP that keeps its own history ignores it)",
+        "last_failed_at": "when that attempt failed, ISO 8601 with a zone (informational)",
+        "network": "the card network of the payment (informational)",
     }
 )
 """The fresh context a retry may carry, with what each key means. Gateways read these and no

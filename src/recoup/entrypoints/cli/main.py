@@ -17,9 +17,11 @@ from recoup.entrypoints.cli.admin_cmds import (
 from recoup.entrypoints.cli.case_cmds import cases_app
 from recoup.entrypoints.cli.common import guarded
 from recoup.entrypoints.cli.policy_cmds import policy_app
+from recoup.entrypoints.cli.recovery_cmds import recover_app
 from recoup.entrypoints.cli.scenario_cmds import scenarios_app
 from recoup.entrypoints.cli.sync_cmds import sync_app
 from recoup.entrypoints.cli.timer_cmds import timers_app, worker_command
+from recoup.entrypoints.cli.writeback_cmds import ledger_app, writeback_app
 
 
 def _version(value: bool) -> None:
@@ -55,6 +57,9 @@ def create_cli() -> typer.Typer:
     app.add_typer(timers_app, name="timers")
     app.add_typer(policy_app, name="policy")
     app.command("worker")(worker_command)
+    app.add_typer(recover_app, name="recover")
+    app.add_typer(writeback_app, name="writeback")
+    app.add_typer(ledger_app, name="ledger")
     return app
 
 

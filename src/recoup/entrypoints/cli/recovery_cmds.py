@@ -1,0 +1,88 @@
+"""`recoup recover run|status|show`: the recovery ladders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from recoup.adapters.clock import FixedClock
+from recoup.domain.ports import Clock
+from recoup.entrypoints.cli.case_cmds import parse_until
+from recoup.entrypoints.cli.common import console, get_app, guarded, money
+from recoup.services.cases import show_case
+from recoup.services.recovery import case_recovery, recovery_status, run_recovery
+
+recover_app = typer.Typer(help="Recovery ladders: retries, outreach, hand-offs.",
+                          no_args_is_help=True)  # fmt: skip
+
+
+@recover_app.command("run")
+@guarded
+def run_command(
+    as_of: Annotated[
+        str | None, typer.Option(help="run what is due at this ISO 8601 time instead of now")
+    ] = None,
+) -> None:
+    """Run every due ladder step once (the worker does this every round)."""
+    app = get_app()
+    clock: Clock = app.clock
+    if as_of is not None:
+        clock = FixedClock(parse_until(as_of, None, app.clock.now()))
+    report = run_recovery(uow=app.uow, clock=clock, recovery=app.recovery())
+    console.print(f"as of {clock.now().isoformat()}: {report.climbs:,} climbs due, "
+                  f"{report.started:,} started")  # fmt: skip
+    actions = ", ".join(f"{k} {v:,}" for k, v in sorted(report.actions.items())) or "none"
+    console.print(f"actions: {actions}")
+    recovered = ", ".join(f"{v} {k}" for k, v in sorted(report.recovered_money.items()))
+    console.print(f"recovered {report.recovered:,} cases ({recovered or 'no money'}); "
+                  f"handed to a person {report.escalated:,}; waiting for a better time "
+                  f"{report.deferred:,}")  # fmt: skip
+
+
+@recover_app.command("status")
+@guarded
+def status_command() -> None:
+    """Climbs by status and attempts by action and outcome."""
+    status = recovery_status(reader=get_app().reader)
+    table = Table(title="climbs")
+    for column in ("status", "climbs", "next due"):
+        table.add_column(column)
+    for name, row in sorted(status.climbs.items()):
+        due = row["next_at"].isoformat() if row["next_at"] is not None else "-"
+        table.add_row(name, f"{row['count']:,}", due)
+    console.print(table)
+    attempts = Table(title="attempts")
+    for column in ("action", "outcome", "attempts"):
+        attempts.add_column(column)
+    for (kind, outcome), count in sorted(status.attempts.items()):
+        attempts.add_row(kind, outcome, f"{count:,}")
+    console.print(attempts)
+
+
+@recover_app.command("show")
+@guarded
+def show_command(
+    case_id: Annotated[str, typer.Argument(help="case id or a unique prefix")],
+) -> None:
+    """One case's climb: where it is on its ladder, and every attempt."""
+    app = get_app()
+    case = show_case(case_id, reader=app.reader).case
+    state, attempts = case_recovery(case.id, reader=app.reader)
+    console.print(f"[bold]case {case.id}[/] {case.type}, {case.status.value}")
+    console.print(f"  recovered {money(case.recovered_amount, case.currency)}, written off "
+                  f"{money(case.written_off_amount, case.currency)}, handling cost "
+                  f"{money(case.handling_cost, case.currency)}")  # fmt: skip
+    if state is None:
+        console.print("  no ladder: this type waits in its queue for a person")
+        return
+    due = state.next_at.isoformat() if state.next_at else "-"
+    console.print(f"  ladder {state.ladder}: {state.status.value}, step {state.step_index + 1}, "
+                  f"{state.attempts} attempts, next {due}")  # fmt: skip
+    for entry in state.history:
+        console.print(f"    {entry.at.isoformat()}  {entry.event.value:<14} {entry.detail}",
+                      soft_wrap=True)  # fmt: skip
+    for attempt in attempts:
+        console.print(f"  attempt {attempt.id}: {attempt.kind} {attempt.outcome} "
+                      f"{attempt.detail}", soft_wrap=True)  # fmt: skip
