@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -284,6 +285,7 @@ def test_a_retry_that_succeeds_resolves_the_case_as_recovered(app: App) -> None:
     (case,) = list_cases(CaseFilter(status=None), reader=app.reader)
     assert (case.status.value, case.outcome, case.open_key) == ("resolved", "recovered", None)
     assert case.resolved_at == app.clock.now()
+    assert (case.recovered_amount, case.lost_amount) == (Decimal("30.00"), None)
     assert list_cases(CaseFilter(), reader=app.reader) == []
     with app.engine.connect() as conn:
         timers = conn.execute(sa.select(t.timers.c.status)).scalars().all()

@@ -61,7 +61,13 @@ from recoup.domain.recovery.outreach import (
     may_contact,
 )
 from recoup.domain.recovery.psp import PaymentGateway, RetryRequest
-from recoup.domain.recovery.retries import DEFAULT_POLICY, Attempt, RetryPolicy, plan_retry
+from recoup.domain.recovery.retries import (
+    DEFAULT_POLICY,
+    Attempt,
+    RetryPolicy,
+    Schedule,
+    plan_retry,
+)
 from recoup.domain.recovery.selfservice import eligible_actions, issue_link
 from recoup.domain.recovery.store import AttemptRecord, GrantRecord, MessageRecord
 from recoup.services.writeback import post_journal
@@ -80,6 +86,9 @@ ACTION_COSTS: Mapping[str, Decimal] = {
 """What one action costs to run, in the case's currency (PSP fees, message fees, a person's
 first look); the case's ``handling_cost`` adds them up."""
 RETRYABLE_ERROR_DELAY = timedelta(hours=1)
+TIMING_ONLY = frozenset({Schedule.FUNDING_DAY.value, Schedule.SOFT_BACKOFF.value,
+                         Schedule.PROCESSING_BACKOFF.value})  # fmt: skip
+"""Planner reasons that only choose a good time; a customer's "retry now" may skip them."""
 TRIED = frozenset({"succeeded", "failed", "sent", "error"})
 CHARGED = TRIED | {"escalated"}
 """Attempt outcomes that cost something (see :data:`ACTION_COSTS`)."""
@@ -217,10 +226,37 @@ class _Turn:
     recovered: Money | None = None
     escalate: str | None = None
     write_off: bool = False
+    notes: list[str] = field(default_factory=list)
+    customer_retry: bool = False
+    """The customer asked for a retry now: the planner's timing (a funding day, a backoff)
+    gives way; its limits (network windows, advice codes, the budget) do not."""
+
+
+def apply_choice(
+    case_id: str,
+    move: climb.Intervention,
+    reason: str,
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    recovery: Recovery,
+) -> RecoveryReport:
+    """The customer (a self-service link) or a person moved the climb: ``retry_now`` runs the
+    next retry at once, ``input_received`` goes on to the next step, ``stop`` ends the climb,
+    ``escalate`` hands the case to a person. A case without a running climb refuses."""
+    report = RecoveryReport()
+    with uow() as tx:
+        state = tx.climbs([case_id]).get(case_id)
+    if state is None or state.is_finished:
+        raise ConflictError(f"case {case_id} has no recovery under way to apply {move} to")
+    _turn(case_id, state, uow=uow, clock=clock, rec=recovery, report=report,
+          intervention=(move, reason))  # fmt: skip
+    return report
 
 
 def _turn(case_id: str, state: LadderState | None, *, uow: UnitOfWorkFactory, clock: Clock,
-          rec: Recovery, report: RecoveryReport) -> None:  # fmt: skip
+          rec: Recovery, report: RecoveryReport,
+          intervention: tuple[climb.Intervention, str] | None = None) -> None:  # fmt: skip
     now = clock.now()
     with uow() as tx:
         case = tx.cases_by_id([case_id]).get(case_id)
@@ -232,18 +268,24 @@ def _turn(case_id: str, state: LadderState | None, *, uow: UnitOfWorkFactory, cl
             turn.contacts = tx.contacts_of(recipient)
     spec = climb.ladder_for(rec.ladders, case.type)
     paused = case.pauses_automation
-    if state is not None and (later := _retry_later(spec, state, turn, rec)) is not None:
+    actions: list[Action] = []
+    if intervention is not None and state is not None and case.is_open:
+        move, why = intervention
+        if move is climb.Intervention.ESCALATE:
+            turn.escalate = why
+        turn.customer_retry = move is climb.Intervention.RETRY_NOW
+        state, actions = climb.intervene(spec, state, move, now, reason=why, paused=paused)
+        _note(turn, f"{move}: {why}")
+    elif state is not None and (later := _retry_later(spec, state, turn, rec)) is not None:
         _save(later, turn, uow=uow, rec=rec, report=report)
         report.deferred += 1
         return
-    if not case.is_open or case.pending_resolution:
+    elif not case.is_open or case.pending_resolution:
         state = _stopped(spec, state, case, now)
-        actions: list[Action] = []
     elif state is None and _writes_off(case):
         state = _log_stop(LadderState(case.id, spec.type, 0, 0, now, None, LadderStatus.STOPPED),
                           now, "written off by policy: no recovery is attempted")  # fmt: skip
         turn.write_off = True
-        actions = []
     elif state is None:
         state, actions = climb.start(spec, case.id, now, paused=paused)
         report.started += 1
@@ -298,6 +340,18 @@ def _stopped(spec: LadderSpec, state: LadderState | None, case: Case,
     if state.is_finished:
         return state
     return climb.intervene(spec, state, climb.Intervention.STOP, now, reason=reason)[0]
+
+
+def _note(turn: _Turn, summary: str) -> None:
+    """A timeline entry and audit record for a move made from outside the climb."""
+    case = turn.case
+    entry_id = derived_id("timeline", case.id, "recovery_choice", turn.now.isoformat(), summary)
+    turn.timeline.append(TimelineEntry(id=entry_id, case_id=case.id, at=turn.now, kind="recovery",
+                                       actor=ACTOR, summary=summary,
+                                       data={"attempt": entry_id}))  # fmt: skip
+    turn.audit.append(AuditEntry(turn.now, ACTOR, "recovery.choice", "case", case.id,
+                                 {"attempt": entry_id, "choice": summary}))  # fmt: skip
+    turn.notes.append(entry_id)
 
 
 def _log_stop(state: LadderState, now: datetime, reason: str) -> LadderState:
@@ -408,7 +462,7 @@ def _retry(action: Action, turn: _Turn, rec: Recovery) -> StepOutcome | tuple[da
     if plan.at is None:
         _attempt(turn, action, "not_eligible", plan.reason, data={"class": plan.decline_class})
         return StepOutcome(OutcomeKind.NOT_ELIGIBLE, key, plan.reason)
-    if plan.at > turn.now:
+    if plan.at > turn.now and not (turn.customer_retry and plan.reason in TIMING_ONLY):
         return plan.at, plan.reason
     if rec.gateway is None:
         _attempt(turn, action, "not_eligible", "no payment gateway is configured")
@@ -610,13 +664,14 @@ def _save(state: LadderState, turn: _Turn, *, uow: UnitOfWorkFactory, rec: Recov
             report.escalated += 1
         plan = merge(plans)
         plan.updated[case.id] = case
-        plan.timeline.extend(e for e in turn.timeline if e.data.get("attempt") in new)
+        kept = new | set(turn.notes)
+        plan.timeline.extend(e for e in turn.timeline if e.data.get("attempt") in kept)
         tx.save_plan(plan, [])
         tx.add_messages(turn.messages)
         for grant in turn.grants:
             tx.add_grant(grant)
         tx.save_climbs([state], now)
-        audit = [e for e in turn.audit if e.data.get("attempt") in new]
+        audit = [e for e in turn.audit if e.data.get("attempt") in kept]
         tx.append_audit([*audit, *plan.audit,
                          AuditEntry(now, ACTOR, "recovery.climb_saved", "case", case_id,
                                     {"status": state.status.value, "step": state.step_index,

@@ -260,3 +260,47 @@ def test_a_recovered_case_resolves_only_when_its_writeback_is_confirmed(
         assert verify_audit(reader=app.reader).is_intact
     finally:
         app.close()
+
+
+def test_a_self_service_choice_moves_the_climb_once(rec_app: App) -> None:
+    from recoup.domain.errors import ConflictError, PermissionDeniedError
+    from recoup.domain.recovery.selfservice import WrongCodeError
+    from recoup.services.selfservice import issue_case_link, redeem_link
+
+    ingest(rec_app, [failed("pi_6", "stripe:insufficient_funds")])
+    recovery = rec_app.recovery()
+    run_recovery(uow=rec_app.uow, clock=FixedClock(T0), recovery=recovery)  # climb started
+    case = only_case(rec_app)
+    issued = issue_case_link(
+        case.id[:8], ["retry_now", "payment_plan"], actor="user:ana", uow=rec_app.uow,
+        clock=FixedClock(T0 + H), recovery=recovery,
+    )  # fmt: skip
+    token = issued.grant.token
+    wrong = "000000" if issued.grant.code != "000000" else "111111"
+    with pytest.raises(WrongCodeError):
+        redeem_link(token, wrong, "retry_now", uow=rec_app.uow, clock=FixedClock(T0 + 2 * H),
+                    recovery=recovery)  # fmt: skip
+    with pytest.raises(PermissionDeniedError, match="does not offer"):
+        redeem_link(token, issued.grant.code, "dispute", uow=rec_app.uow,
+                    clock=FixedClock(T0 + 2 * H), recovery=recovery)  # fmt: skip
+
+    # The customer asks for a retry now (mid-cycle: the funding-day timing gives way).
+    redeem_link(token, issued.grant.code, "retry_now", uow=rec_app.uow,
+                clock=FixedClock(T0 + 3 * H), recovery=recovery)  # fmt: skip
+    retries = [(o, at) for kind, o, at in attempts(rec_app) if kind == "retry"]
+    assert retries == [(retries[0][0], T0 + 3 * H)]
+    assert retries[0][0] in ("succeeded", "failed")
+    with pytest.raises(ConflictError, match="used already"):
+        redeem_link(token, issued.grant.code, "retry_now", uow=rec_app.uow,
+                    clock=FixedClock(T0 + 4 * H), recovery=recovery)  # fmt: skip
+    g = t.selfservice_grants.c
+    with rec_app.engine.connect() as conn:
+        used, action, failures = conn.execute(sa.select(g.used_at, g.used_action,
+                                                        g.failed_attempts)).one()  # fmt: skip
+    assert (used, action, failures) == (T0 + 3 * H, "retry_now", 1)
+    a = t.audit_log.c
+    with rec_app.engine.connect() as conn:
+        actions = conn.execute(sa.select(a.action)).scalars().all()
+    assert {"selfservice.issued", "selfservice.wrong_code", "selfservice.redeemed",
+            "recovery.choice"} <= set(actions)  # fmt: skip
+    assert verify_audit(reader=rec_app.reader).is_intact

@@ -16,7 +16,7 @@ from typing import Any
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases.acceptance import acceptance_holds, reopen_for_evidence
 from recoup.domain.cases.case import TIER_RANK, Case, CaseStatus, open_key
-from recoup.domain.cases.outcomes import Resolution
+from recoup.domain.cases.outcomes import Resolution, settle_amounts
 from recoup.domain.detection.findings import Finding
 from recoup.domain.detection.taxonomy import Tier
 from recoup.domain.ids import derived_id
@@ -330,6 +330,7 @@ def _resolve(
             before.setdefault(case.id, case.snapshot())
         case.status = CaseStatus.RESOLVED
         case.outcome = resolution.outcome
+        settle_amounts(case, resolution)
         case.resolved_at = now
         case.updated_at = now
         case.open_key = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from recoup.domain.cases.case import open_key
+from recoup.domain.cases.case import Case, open_key
 from recoup.domain.ingestion.event import Event
 
 
@@ -70,6 +70,28 @@ _RULES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
 }
 
 RESOLVING_TYPES = frozenset(_RULES)
+
+OUTCOME_AMOUNTS = {
+    "recovered": "recovered_amount",
+    "won": "recovered_amount",
+    "settled": "recovered_amount",
+    "lost": "lost_amount",
+    "written_off": "written_off_amount",
+}
+"""Which of a case's outcome figures an outcome fills with its money at stake."""
+
+
+def settle_amounts(case: Case, resolution: Resolution) -> None:
+    """Record the money of an outcome on the case: the amount the source reports when it is in
+    the case's currency, else the case's money at stake."""
+    name = OUTCOME_AMOUNTS.get(resolution.outcome)
+    if name is None:
+        return
+    amount = case.amount
+    if resolution.amount is not None and resolution.currency == case.currency:
+        amount = resolution.amount if amount is None else min(resolution.amount, amount)
+    if amount is not None:
+        setattr(case, name, amount)
 
 
 def resolutions(events: Iterable[Event]) -> list[Resolution]:

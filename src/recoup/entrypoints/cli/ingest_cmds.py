@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -20,12 +21,14 @@ from recoup.adapters.connectors.registry import (
     file_formats,
     get_format,
 )
+from recoup.adapters.psp.simulator import SimulatedGateway
 from recoup.adapters.simulation.demo_month import DemoSpec, write_demo_month
 from recoup.domain.errors import InvalidInputError, Location
 from recoup.entrypoints.cli.common import console, get_app, guarded, money
 from recoup.services.cases import summarise_open_cases
 from recoup.services.expectations import fire_due
 from recoup.services.ingest import IngestReport, Item, ingest_records
+from recoup.services.recovery import run_recovery
 
 DEMO_FILE = "recoup-demo-month.jsonl"
 
@@ -236,6 +239,16 @@ def register(app: typer.Typer) -> None:
                           policy=app.policy)  # fmt: skip
         console.print(f"timers due {timers.due:,}: met {timers.met:,}, fired {timers.fired:,}")
         report.findings_by_type.update(timers.findings_by_type)
+        if app.settings.recovery.enabled:
+            recovery = app.recovery()
+            if recovery.gateway is None:  # the demo retries against the seeded simulator
+                recovery = replace(recovery, gateway=SimulatedGateway(seed, app.clock))
+            climbed = run_recovery(uow=app.uow, clock=app.clock, recovery=recovery)
+            console.print(
+                f"recovery: {climbed.started:,} ladders started, {climbed.written_off:,} small "
+                f"failures written off by policy; retries and messages follow on their "
+                f"schedule (`recoup worker`, `recoup recover status`)"
+            )
         print_summary(report)
 
 

@@ -1,4 +1,4 @@
-"""`recoup recover run|status|show`: the recovery ladders."""
+"""`recoup recover run|status|show|link|redeem`: the recovery ladders and self-service links."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from recoup.entrypoints.cli.case_cmds import parse_until
 from recoup.entrypoints.cli.common import console, get_app, guarded, money
 from recoup.services.cases import show_case
 from recoup.services.recovery import case_recovery, recovery_status, run_recovery
+from recoup.services.selfservice import issue_case_link, redeem_link
 
 recover_app = typer.Typer(help="Recovery ladders: retries, outreach, hand-offs.",
                           no_args_is_help=True)  # fmt: skip
@@ -86,3 +87,42 @@ def show_command(
     for attempt in attempts:
         console.print(f"  attempt {attempt.id}: {attempt.kind} {attempt.outcome} "
                       f"{attempt.detail}", soft_wrap=True)  # fmt: skip
+
+
+@recover_app.command("link")
+@guarded
+def link_command(
+    case_id: Annotated[str, typer.Argument(help="case id or a unique prefix")],
+    actions: Annotated[
+        str | None,
+        typer.Option(
+            help="comma-separated, e.g. retry_now,update_payment_method (default: what "
+            "the case's current ladder step offers)"
+        ),
+    ] = None,
+    actor: Annotated[str, typer.Option(help="who issues it (goes on the audit record)")] = "cli",
+) -> None:
+    """Issue a self-service link for a case; prints the link and its one-time code (shown once,
+    never stored)."""
+    app = get_app()
+    chosen = [a.strip() for a in actions.split(",") if a.strip()] if actions else None
+    issued = issue_case_link(case_id, chosen, actor=f"user:{actor}", uow=app.uow, clock=app.clock,
+                             recovery=app.recovery())  # fmt: skip
+    console.print(f"link: {issued.url}", soft_wrap=True)
+    console.print(f"code: {issued.grant.code}  (send it by another channel; it is not stored)")
+    console.print(f"offers {', '.join(issued.grant.actions)} until "
+                  f"{issued.grant.expires_at.isoformat()}")  # fmt: skip
+
+
+@recover_app.command("redeem")
+@guarded
+def redeem_command(
+    token: Annotated[str, typer.Argument(help="the token of the link (after /self-service/)")],
+    code: Annotated[str, typer.Option(help="the six-digit code")],
+    action: Annotated[str, typer.Option(help="one of the actions the link offers")],
+) -> None:
+    """Redeem a self-service choice as the customer would (the page calls the same service)."""
+    app = get_app()
+    case_id = redeem_link(token.rsplit("/", 1)[-1], code, action, uow=app.uow, clock=app.clock,
+                          recovery=app.recovery())  # fmt: skip
+    console.print(f"case {case_id}: {action} applied")
