@@ -28,7 +28,7 @@ from recoup.domain.cases import lifecycle
 from recoup.domain.cases.case import Case, CaseStatus
 from recoup.domain.cases.casing import CasePlan, TimelineEntry
 from recoup.domain.cases.sla import merge
-from recoup.domain.errors import ConflictError, RecoupError
+from recoup.domain.errors import ConfigurationError, ConflictError, RecoupError
 from recoup.domain.ids import derived_id
 from recoup.domain.ingestion.event import Event
 from recoup.domain.money import Money
@@ -60,7 +60,12 @@ from recoup.domain.recovery.outreach import (
     OutreachChannel,
     may_contact,
 )
-from recoup.domain.recovery.psp import PaymentGateway, RetryRequest
+from recoup.domain.recovery.psp import (
+    EvidenceOutcome,
+    EvidenceRequest,
+    PaymentGateway,
+    RetryRequest,
+)
 from recoup.domain.recovery.retries import (
     DEFAULT_POLICY,
     Attempt,
@@ -86,6 +91,8 @@ ACTION_COSTS: Mapping[str, Decimal] = {
 """What one action costs to run, in the case's currency (PSP fees, message fees, a person's
 first look); the case's ``handling_cost`` adds them up."""
 RETRYABLE_ERROR_DELAY = timedelta(hours=1)
+DISPUTE_TYPES = frozenset({"dispute_opened", "inquiry_opened"})
+"""Types whose lost outcome is a chargeback posting."""
 TIMING_ONLY = frozenset({Schedule.FUNDING_DAY.value, Schedule.SOFT_BACKOFF.value,
                          Schedule.PROCESSING_BACKOFF.value})  # fmt: skip
 """Planner reasons that only choose a good time; a customer's "retry now" may skip them."""
@@ -227,6 +234,7 @@ class _Turn:
     escalate: str | None = None
     write_off: bool = False
     notes: list[str] = field(default_factory=list)
+    chargeback: bool = False
     customer_retry: bool = False
     """The customer asked for a retry now: the planner's timing (a funding day, a backoff)
     gives way; its limits (network windows, advice codes, the budget) do not."""
@@ -252,6 +260,49 @@ def apply_choice(
     _turn(case_id, state, uow=uow, clock=clock, rec=recovery, report=report,
           intervention=(move, reason))  # fmt: skip
     return report
+
+
+def submit_evidence(
+    id_or_prefix: str,
+    evidence: Mapping[str, str],
+    *,
+    submit: bool,
+    actor: str,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    recovery: Recovery,
+) -> EvidenceOutcome:
+    """Answer a dispute case with evidence through the PSP (staged, or submitted to the issuer
+    with ``submit``); the answer goes on the case's timeline and audit trail. The same
+    evidence sent again reuses its idempotency key, so the PSP sees it once."""
+    if recovery.gateway is None:
+        raise ConfigurationError("no payment gateway is configured (RECOUP_RECOVERY__GATEWAY)")
+    with uow() as tx:
+        case = tx.find_case(id_or_prefix)
+    if case.entity_kind != "dispute" or not case.is_open:
+        raise ConflictError(f"case {case.id} is not an open dispute case")
+    fingerprint = sorted(evidence.items())
+    key = derived_id("evidence", case.id, repr(fingerprint), str(submit))
+    result = recovery.gateway.submit_dispute_evidence(
+        EvidenceRequest(case.entity_key, dict(evidence), submit, key)
+    )
+    now = clock.now()
+    with uow() as tx:
+        record = AttemptRecord(key, case.id, -1, "evidence", now, result.status,
+                               result.detail or "", data={"fields": sorted(evidence),
+                                                          "submit": submit})  # fmt: skip
+        if tx.add_attempts([record]):
+            summary = f"evidence {'submitted' if submit else 'staged'}: {result.status}"
+            entry = TimelineEntry(derived_id("timeline", case.id, "evidence", key), case.id, now,
+                                  "recovery", actor, summary, data={"attempt": key})  # fmt: skip
+            plan = CasePlan()
+            plan.timeline.append(entry)
+            tx.save_plan(plan, [])
+            tx.append_audit([AuditEntry(now, actor, "recovery.evidence", "case", case.id,
+                                        {"status": result.status, "fields": sorted(evidence),
+                                         "submit": submit, "detail": result.detail})])  # fmt: skip
+            tx.commit()
+    return result
 
 
 def _turn(case_id: str, state: LadderState | None, *, uow: UnitOfWorkFactory, clock: Clock,
@@ -282,6 +333,7 @@ def _turn(case_id: str, state: LadderState | None, *, uow: UnitOfWorkFactory, cl
         return
     elif not case.is_open or case.pending_resolution:
         state = _stopped(spec, state, case, now)
+        turn.chargeback = case.outcome == "lost" and case.type in DISPUTE_TYPES
     elif state is None and _writes_off(case):
         state = _log_stop(LadderState(case.id, spec.type, 0, 0, now, None, LadderStatus.STOPPED),
                           now, "written off by policy: no recovery is attempted")  # fmt: skip
@@ -649,6 +701,12 @@ def _save(state: LadderState, turn: _Turn, *, uow: UnitOfWorkFactory, rec: Recov
         )
         if costs and case.currency:
             case.handling_cost = (case.handling_cost or Decimal(0)) + costs
+        if turn.chargeback and case.amount is not None and case.currency:
+            money = Money(case.lost_amount or case.amount, case.currency)
+            entry = postings_for(PostingKind.CHARGEBACK, money, case.id, now, rec.chart,
+                                 key="source-outcome", memo=f"dispute {case.entity_key} lost",
+                                 options=rec.ledger)  # fmt: skip
+            post_journal(tx, [entry], rec.ledger, actor=ACTOR)
         if turn.write_off and case.is_open:
             plans.append(_write_off(tx, case, now, rec))
             report.written_off += 1

@@ -304,3 +304,43 @@ def test_a_self_service_choice_moves_the_climb_once(rec_app: App) -> None:
     assert {"selfservice.issued", "selfservice.wrong_code", "selfservice.redeemed",
             "recovery.choice"} <= set(actions)  # fmt: skip
     assert verify_audit(reader=rec_app.reader).is_intact
+
+
+def test_a_lost_dispute_stops_its_climb_and_posts_the_chargeback_once(rec_app: App) -> None:
+    opened = record("d_2", "dispute.opened", amount="80.00", reason="visa:10.4", dispute="dp_2",
+                    charge="ch_2", customer="cus_2")  # fmt: skip
+    lost = record("d_3", "dispute.lost", minutes=60, amount="80.00", dispute="dp_2",
+                  charge="ch_2", customer="cus_2")  # fmt: skip
+    ingest(rec_app, [opened])
+    ingest(rec_app, [lost])
+    climb_hours(rec_app, 2)
+    climb_hours(rec_app, 2)
+
+    case = only_case(rec_app)
+    assert (case.outcome, case.lost_amount) == ("lost", Decimal("80.00"))
+    j = t.journal_entries.c
+    with rec_app.engine.connect() as conn:
+        [(kind, lines)] = conn.execute(sa.select(j.kind, j.lines)).all()
+    assert kind == "chargeback"
+    assert sum(Decimal(x["debit"] or 0) for x in lines) == Decimal("80.00")
+    assert sum(Decimal(x["credit"] or 0) for x in lines) == Decimal("80.00")
+
+
+def test_dispute_evidence_goes_to_the_psp_once_and_onto_the_timeline(rec_app: App) -> None:
+    from recoup.services.recovery import submit_evidence
+
+    ingest(rec_app, [record("d_4", "dispute.opened", amount="25.00", reason="visa:13.1",
+                            dispute="dp_4", charge="ch_4", customer="cus_4")])  # fmt: skip
+    case = only_case(rec_app)
+    recovery = rec_app.recovery()
+    evidence = {"product_description": "blue mug", "shipping_tracking_number": "1Z999"}
+    first = submit_evidence(case.id, evidence, submit=True, actor="user:ana", uow=rec_app.uow,
+                            clock=rec_app.clock, recovery=recovery)  # fmt: skip
+    again = submit_evidence(case.id, evidence, submit=True, actor="user:ana", uow=rec_app.uow,
+                            clock=rec_app.clock, recovery=recovery)  # fmt: skip
+    assert first.status == again.status == "submitted"
+    evidence_attempts = [x for x in attempts(rec_app) if x[0] == "evidence"]
+    assert len(evidence_attempts) == 1
+    with rec_app.reader() as tx:
+        summaries = [e["summary"] for e in tx.case_timeline(case.id)]
+    assert "evidence submitted: submitted" in summaries

@@ -1,4 +1,4 @@
-"""`recoup recover run|status|show|link|redeem`: the recovery ladders and self-service links."""
+"""`recoup recover run|status|show|link|redeem|evidence`: ladders, links, dispute evidence."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ import typer
 from rich.table import Table
 
 from recoup.adapters.clock import FixedClock
+from recoup.domain.errors import InvalidInputError
 from recoup.domain.ports import Clock
 from recoup.entrypoints.cli.case_cmds import parse_until
 from recoup.entrypoints.cli.common import console, get_app, guarded, money
 from recoup.services.cases import show_case
-from recoup.services.recovery import case_recovery, recovery_status, run_recovery
+from recoup.services.recovery import (
+    case_recovery,
+    recovery_status,
+    run_recovery,
+    submit_evidence,
+)
 from recoup.services.selfservice import issue_case_link, redeem_link
 
 recover_app = typer.Typer(help="Recovery ladders: retries, outreach, hand-offs.",
@@ -126,3 +132,26 @@ def redeem_command(
     case_id = redeem_link(token.rsplit("/", 1)[-1], code, action, uow=app.uow, clock=app.clock,
                           recovery=app.recovery())  # fmt: skip
     console.print(f"case {case_id}: {action} applied")
+
+
+@recover_app.command("evidence")
+@guarded
+def evidence_command(
+    case_id: Annotated[str, typer.Argument(help="a dispute case id or a unique prefix")],
+    field: Annotated[
+        list[str], typer.Option("--field", help="NAME=VALUE, e.g. product_description=...")
+    ],
+    submit: Annotated[bool, typer.Option(help="submit to the issuer now (once only)")] = False,
+    actor: Annotated[str, typer.Option(help="who sends it (goes on the audit record)")] = "cli",
+) -> None:
+    """Answer a dispute with evidence through the PSP: staged, or submitted with --submit."""
+    evidence: dict[str, str] = {}
+    for item in field:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(f"--field {item!r}: write NAME=VALUE")
+        evidence[name.strip()] = value
+    app = get_app()
+    result = submit_evidence(case_id, evidence, submit=submit, actor=f"user:{actor}",
+                             uow=app.uow, clock=app.clock, recovery=app.recovery())  # fmt: skip
+    console.print(f"evidence {result.status}: {result.detail or ''}")
