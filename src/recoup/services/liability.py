@@ -398,7 +398,7 @@ def provisional_credit(
                              chart, key=key, options=ledger)  # fmt: skip
         data |= {"amount": str(decision.amount.amount), "currency": decision.amount.currency,
                  "reversal_deadline_at": deadline.isoformat(), "key": key,
-                 "entry_id": entry_id(case.id, PostingKind.PROVISIONAL_CREDIT, key)}  # fmt: skip
+                 "entry_id": None if entry is None else entry.id}  # fmt: skip
         plan = _note(case, now, actor=actor, action="case.provisional_credit_granted",
                      kind=GRANTED, data=data, entry_key=key,
                      summary=f"provisional credit {decision.amount} granted; may be taken back "

@@ -57,7 +57,8 @@ class RecoveryMixin:
         if not wanted:
             return {}
         query = sa.select(t.recovery.c.state).where(t.recovery.c.case_id.in_(wanted))
-        states = (climb_from_json(row) for row in self.conn.execute(query).scalars())
+        rows = self.conn.execute(query).scalars()
+        states = (climb_from_json(row) for row in rows if row)  # {}: not started yet
         return {s.case_id: s for s in states}
 
     def add_new_climbs(self, case_ids: Sequence[str], now: datetime) -> None:

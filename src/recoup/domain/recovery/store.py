@@ -64,7 +64,9 @@ class RecoveryStore(Protocol):
         """Insert or replace each case's climb."""
         ...
 
-    def climbs(self, case_ids: Iterable[str]) -> dict[str, LadderState]: ...
+    def climbs(self, case_ids: Iterable[str]) -> dict[str, LadderState]:
+        """The started climbs of these cases (a climb not started yet is left out)."""
+        ...
 
     def add_new_climbs(self, case_ids: Sequence[str], now: datetime) -> None:
         """Climbs to start, due now (a case that has one already keeps it)."""

@@ -39,6 +39,7 @@ from recoup.services.cases import (
     snooze_case,
     wake_case,
 )
+from recoup.services.recovery import case_recovery
 
 cases_app = typer.Typer(help="Work with cases.", no_args_is_help=True)
 
@@ -125,11 +126,25 @@ def show_command(
         ("SLA", f"goal {case.sla_goal_at.isoformat()}, deadline {case.sla_due_at.isoformat()}"),
         ("urgency", f"{urgency_score(case, get_app().clock.now()):g} (rises with age and money)"),
         ("counterparty", case.counterparty or "unknown"),
+        ("outcome money", f"recovered {money(case.recovered_amount, case.currency)}, written off "
+                          f"{money(case.written_off_amount, case.currency)}, lost "
+                          f"{money(case.lost_amount, case.currency)}, handling cost "
+                          f"{money(case.handling_cost, case.currency)}"),
         ("seen", f"{case.first_seen_at.isoformat()} .. {case.last_seen_at.isoformat()}, "
                  f"{case.finding_count} finding(s)"),
     ]  # fmt: skip
     for label, value in rows:
         console.print(f"  {label:>15}: {value}", soft_wrap=True)
+    if case.pending_resolution:
+        console.print(f"  {'writeback':>15}: resolves as "
+                      f"{case.pending_resolution.get('resolution')} once its writeback is "
+                      "confirmed (`recoup writeback status`)", soft_wrap=True)  # fmt: skip
+    climb, attempts = case_recovery(case.id, reader=get_app().reader)
+    if climb is not None:
+        due = climb.next_at.isoformat() if climb.next_at else "-"
+        console.print(f"  {'recovery':>15}: ladder {climb.ladder} {climb.status.value}, step "
+                      f"{climb.step_index + 1}, {len(attempts)} attempts, next {due} "
+                      "(`recoup recover show`)", soft_wrap=True)  # fmt: skip
     if case.duplicate_of:
         console.print(
             f"  {'duplicate?':>15}: likely the same claim as case {case.duplicate_of} "

@@ -16,6 +16,7 @@ from recoup.entrypoints.cli.admin_cmds import (
 )
 from recoup.entrypoints.cli.case_cmds import cases_app
 from recoup.entrypoints.cli.common import guarded
+from recoup.entrypoints.cli.liability_cmds import liability_app
 from recoup.entrypoints.cli.policy_cmds import policy_app
 from recoup.entrypoints.cli.recovery_cmds import recover_app
 from recoup.entrypoints.cli.scenario_cmds import scenarios_app
@@ -58,6 +59,7 @@ def create_cli() -> typer.Typer:
     app.add_typer(policy_app, name="policy")
     app.command("worker")(worker_command)
     app.add_typer(recover_app, name="recover")
+    app.add_typer(liability_app, name="liability")
     app.add_typer(writeback_app, name="writeback")
     app.add_typer(ledger_app, name="ledger")
     return app

@@ -1,0 +1,1 @@
+"""The reconciliation engine on DuckDB, its rules file, and synthetic data."""

@@ -1,0 +1,1 @@
+"""Reconciliation: matching records across sources, and the breaks between them."""
