@@ -128,7 +128,8 @@ class App:
             link_ttl=timedelta(hours=rec.selfservice_ttl_hours),
             resolve=writeback_resolver(self.settings.writeback.target),
             ledger=LedgerOptions(accounting_enabled=rec.accounting,
-                                 external_accounting=rec.external_accounting),
+                                 external_accounting=rec.external_accounting,
+                                 external_target=self.settings.writeback.target),
             chart=chart_of_accounts(self.settings),
         )  # fmt: skip
 

@@ -484,7 +484,42 @@ def post_journal(
         for entry in wanted
         if entry.id in inserted
     ])  # fmt: skip
+    if options.needs_writeback and options.external_target is not None:
+        fresh = [entry for entry in wanted if entry.id in inserted]
+        _send_entries(tx, fresh, options.external_target, actor)
     return inserted
+
+
+JOURNAL_OPERATION = "journal_entry"
+
+
+def journal_payload(entry: JournalEntry) -> dict[str, Any]:
+    """An entry as the external ledger receives it: exact decimal strings per line."""
+    return {
+        "entry": entry.id, "case": entry.case_id, "kind": entry.kind.value,
+        "at": entry.at.isoformat(), "reverses": entry.reverses,
+        "lines": [
+            {"account": line.account.code, "name": line.account.name,
+             "debit": None if line.debit is None else str(line.debit.amount),
+             "credit": None if line.credit is None else str(line.credit.amount),
+             "currency": line.money.currency, "memo": line.memo}
+            for line in entry.lines
+        ],
+    }  # fmt: skip
+
+
+def _send_entries(tx: UnitOfWork, entries: Sequence[JournalEntry], target: str,
+                  actor: str) -> None:  # fmt: skip
+    """Queue each new entry for the external ledger (one outbox item per entry, keyed by it)."""
+    items = [new_item(case_id=e.case_id, target=target, operation=JOURNAL_OPERATION,
+                      payload=journal_payload(e), key=e.id, now=e.at) for e in entries]  # fmt: skip
+    added = tx.add_outbox(items)
+    tx.append_audit([
+        AuditEntry(item.created_at, actor, "writeback.queued", "writeback", item.id,
+                   {"case_id": item.case_id, "operation": item.operation, "target": target})
+        for item in items
+        if item.id in added
+    ])  # fmt: skip
 
 
 def journal_entries(

@@ -344,3 +344,42 @@ def test_dispute_evidence_goes_to_the_psp_once_and_onto_the_timeline(rec_app: Ap
     with rec_app.reader() as tx:
         summaries = [e["summary"] for e in tx.case_timeline(case.id)]
     assert "evidence submitted: submitted" in summaries
+
+
+def test_with_external_accounting_each_entry_is_written_back_too(
+    store_url: str, tmp_path: Path
+) -> None:
+    import json
+
+    from recoup.services.worker import Writeback, run_due
+    from recoup.settings import WritebackSettings
+
+    settings = Settings(
+        database=DatabaseSettings(url=store_url, auto_upgrade=False),
+        recovery=RecoverySettings(external_accounting=True),
+        writeback=WritebackSettings(target="file", folder=tmp_path / "out"),
+    )
+    app = bootstrap(settings, clock=FixedClock(T0))
+    app.ensure_schema()
+    try:
+        small = failed("pi_x", "stripe:insufficient_funds")
+        small["amount"] = "2.00"
+        ingest(app, [small])
+        climb_hours(app, 1)
+        assert (
+            only_case(app).pending_resolution is not None
+        )  # the write-off waits for its writeback
+        port = app.writeback_port()
+        assert port is not None
+        report = run_due(uow=app.uow, clock=FixedClock(T0 + 2 * H), detectors=app.detectors,
+                         writeback=Writeback(port))  # fmt: skip
+        assert report.writeback.confirmed == 2  # the resolution and the journal entry
+        assert only_case(app).outcome == "written_off"
+        bodies = [json.loads(p.read_text()) for p in sorted((tmp_path / "out").iterdir())]
+        operations = sorted(b["operation"] for b in bodies)
+        assert operations == ["journal_entry", "record_outcome"]
+        [journal] = [b for b in bodies if b["operation"] == "journal_entry"]
+        lines = journal["payload"]["lines"]
+        assert sum(Decimal(x["debit"] or 0) for x in lines) == Decimal("2.00")
+    finally:
+        app.close()

@@ -111,11 +111,13 @@ def test_accounting_switched_off_posts_nothing() -> None:
 
 
 def test_external_accounting_still_builds_entries_and_asks_for_writeback() -> None:
-    external = LedgerOptions(external_accounting=True)
+    external = LedgerOptions(external_accounting=True, external_target="webhook")
     entry = postings_for("write_off", usd("3"), "c", T0, DEFAULT_CHART, key="k", options=external)
     assert entry == build_entry("write_off", usd("3"), "c", T0, key="k")
     assert external.needs_writeback is True
     assert LedgerOptions().needs_writeback is False
+    assert LedgerOptions(external_accounting=True).needs_writeback is False  # nowhere to send
+    assert LedgerOptions(external_accounting=True, external_target="none").needs_writeback is False
 
 
 @pytest.mark.parametrize("amount", ["0", "-1.00"])

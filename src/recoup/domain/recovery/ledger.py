@@ -299,12 +299,15 @@ class LedgerOptions:
     accounting_enabled: bool = True
     """off: resolutions post nothing (the builders return None)"""
     external_accounting: bool = False
-    """on: the general ledger of record is another system; entries are still built, for
-    export and writeback, and a posting case is resolved only once that system confirms"""
+    """on: the general ledger of record is another system; entries are still built, stored
+    and exported, and each is also sent to ``external_target`` through the writeback outbox"""
+    external_target: str | None = None
+    """The writeback target journal entries go to when accounting is external."""
 
     @property
     def needs_writeback(self) -> bool:
-        return self.accounting_enabled and self.external_accounting
+        return (self.accounting_enabled and self.external_accounting
+                and self.external_target not in (None, "none"))  # fmt: skip
 
 
 def entry_id(case_id: str, kind: PostingKind | str, key: str) -> str:
