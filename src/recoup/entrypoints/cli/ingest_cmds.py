@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -227,9 +228,17 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="random seed; same seed, same month")] = 2026,
         payments: Annotated[int, typer.Option(min=100, help="payments in the month")] = 50_000,
         file: Annotated[Path, typer.Option(help="where to write the month")] = Path(DEMO_FILE),
+        start: Annotated[
+            str | None,
+            typer.Option(
+                help="first day of the month, YYYY-MM-DD (default: 31 days ago, so "
+                "recent declines are still inside their retry windows)"
+            ),
+        ] = None,
     ) -> None:
         """Generate a realistic month for a mid-size merchant, ingest it and summarise."""
-        spec = DemoSpec(seed=seed, payments=payments)
+        first_day = _demo_start(start, get_app().clock.now())
+        spec = DemoSpec(seed=seed, payments=payments, start=first_day)
         lines = write_demo_month(file, spec)
         console.print(f"generated {lines:,} events for {payments:,} payments into {file}")
         report, reader = run_ingest(file, batch_size=None)
@@ -250,6 +259,17 @@ def register(app: typer.Typer) -> None:
                 f"schedule (`recoup worker`, `recoup recover status`)"
             )
         print_summary(report)
+
+
+def _demo_start(given: str | None, now: datetime) -> datetime:
+    if given is None:
+        today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return today - timedelta(days=31)
+    try:
+        day = date.fromisoformat(given)
+    except ValueError:
+        raise InvalidInputError(f"--start {given!r}: write a date as YYYY-MM-DD") from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def print_summary(report: IngestReport) -> None:

@@ -42,7 +42,7 @@ def run_command(
                   f"{report.started:,} started")  # fmt: skip
     actions = ", ".join(f"{k} {v:,}" for k, v in sorted(report.actions.items())) or "none"
     console.print(f"actions: {actions}")
-    recovered = ", ".join(f"{v} {k}" for k, v in sorted(report.recovered_money.items()))
+    recovered = ", ".join(money(v, k) for k, v in sorted(report.recovered_money.items()))
     console.print(f"recovered {report.recovered:,} cases ({recovered or 'no money'}); "
                   f"handed to a person {report.escalated:,}; waiting for a better time "
                   f"{report.deferred:,}")  # fmt: skip
