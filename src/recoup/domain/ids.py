@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-_NAMESPACE = uuid.UUID("2d0e3c1a-7b3f-4f8e-9d55-3b1c1a0f6e21")
+NAMESPACE = uuid.UUID("2d0e3c1a-7b3f-4f8e-9d55-3b1c1a0f6e21")
+"""The UUID v5 namespace of every derived id (SQL that derives ids must use the same)."""
+_NAMESPACE = NAMESPACE
 
 
 def uuid5_str(namespace: uuid.UUID, name: str) -> str:

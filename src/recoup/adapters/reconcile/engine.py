@@ -1,0 +1,688 @@
+"""The matching engine: passes of set-based SQL on DuckDB over Arrow tables.
+
+Each pass works on the records no earlier pass matched:
+
+1. **Candidates.** For every identifier key, an equi-join of left and right on that key; for the
+   ``amount`` key a blocking join on (currency, amount band, date band), the left row probing
+   every band its tolerance and window reach, then the exact DECIMAL tolerance and date window as
+   a filter. A many-to-one pass first groups the left rows (``GROUP BY group_by``, exact DECIMAL
+   sums) and treats each group as one left row.
+2. **Fuzzy text** (RapidFuzz, pairwise, in C++ threads) only on the candidate pairs the amount
+   block found, never across the sides.
+3. **Score** (:mod:`recoup.domain.reconcile.model`) and thresholds.
+4. **Conflicts.** Greedy by (score desc, left id, right id) so each record is matched at most
+   once, computed in rounds of locally dominant pairs (a pair that is the best of both of its
+   records); with a total order this gives exactly the greedy result, and does not depend on
+   row order.
+
+Leftovers become breaks (:func:`_breaks`). Money stays DECIMAL(18,4)
+throughout; only scores are floating point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from rapidfuzz import fuzz, process, utils
+
+from recoup.domain import ids
+from recoup.domain.errors import InvalidInputError
+from recoup.domain.reconcile.model import (
+    BREAK_SEARCH_EXTRA_DAYS,
+    DEFAULT_REFERENCE_MIN,
+    MATCH_ID_PREFIX,
+)
+from recoup.domain.reconcile.rules import Pass, PassKind, Rules
+
+Progress = Callable[[str, int], None]
+
+LEFT_COLUMNS = {
+    "id": "VARCHAR",
+    "kind": "VARCHAR",
+    "amount": "DECIMAL(18,4)",
+    "currency": "VARCHAR",
+    "date": "DATE",
+    "reference": "VARCHAR",
+    "name": "VARCHAR",
+    "payment_ref": "VARCHAR",
+    "payout_ref": "VARCHAR",
+    "end_to_end": "VARCHAR",
+    "fx_rate": "DECIMAL(18,8)",
+}
+RIGHT_COLUMNS = {
+    "id": "VARCHAR",
+    "kind": "VARCHAR",
+    "amount": "DECIMAL(18,4)",
+    "currency": "VARCHAR",
+    "date": "DATE",
+    "reference": "VARCHAR",
+    "name": "VARCHAR",
+    "payout_ref": "VARCHAR",
+    "end_to_end": "VARCHAR",
+}
+_REQUIRED = ("id", "amount", "currency", "date")
+_SCORERS = {
+    "ratio": fuzz.ratio,
+    "partial_ratio": fuzz.partial_ratio,
+    "token_sort_ratio": fuzz.token_sort_ratio,
+    "token_set_ratio": fuzz.token_set_ratio,
+}
+_MATCH_SCHEMA = pa.schema(
+    [
+        ("match_id", pa.string()),
+        ("left_id", pa.string()),
+        ("right_id", pa.string()),
+        ("rule", pa.string()),
+        ("score", pa.float64()),
+        ("status", pa.string()),
+        ("group_size", pa.int64()),
+        ("amount_diff", pa.decimal128(18, 4)),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileResult:
+    matches: pa.Table
+    breaks: pa.Table
+    unmatched_left: pa.Table
+    unmatched_right: pa.Table
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def reconcile(
+    left: pa.Table,
+    right: pa.Table,
+    rules: Rules,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    progress: Progress | None = None,
+) -> ReconcileResult:
+    """Match ``left`` (expected) against ``right`` (bank lines) with ``rules``.
+
+    Row order does not matter; output rows are in no particular order (sort by ids to compare).
+    Temporary objects are named ``recon_*`` and dropped before returning.
+    """
+    started = time.perf_counter()
+    con = con if con is not None else duckdb.connect()
+    stats: dict[str, Any] = {"left_rows": left.num_rows, "right_rows": right.num_rows, "passes": {}}
+    try:
+        _stage(con, left, "left", LEFT_COLUMNS)
+        _stage(con, right, "right", RIGHT_COLUMNS)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE recon_matches (match_id VARCHAR, left_id VARCHAR, "
+            "right_id VARCHAR, rule VARCHAR, score DOUBLE, status VARCHAR, "
+            "amount_diff DECIMAL(18,4))"
+        )
+        for rule in rules.passes:
+            began = time.perf_counter()
+            _refresh_open(con)
+            run = _three_way if rule.kind is PassKind.THREE_WAY else _pass
+            counts = run(con, rule)
+            counts["seconds"] = round(time.perf_counter() - began, 4)
+            stats["passes"][rule.name] = counts
+            if progress is not None:
+                progress(rule.name, counts["matched_left"])
+        began = time.perf_counter()
+        _refresh_open(con)
+        result = _collect(con, rules)
+        stats["breaks_seconds"] = round(time.perf_counter() - began, 4)
+        stats["matched_left"] = left.num_rows - result[2].num_rows
+        stats["matched_right"] = right.num_rows - result[3].num_rows
+        stats["breaks"] = result[1].num_rows
+        stats["seconds"] = round(time.perf_counter() - started, 4)
+        return ReconcileResult(*result, stats=stats)
+    finally:
+        _drop(con)
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection, table: pa.Table, side: str, columns: dict[str, str]
+) -> None:
+    """A view ``recon_<side>`` with every column of the spec, typed; absent optional columns
+    are NULL. Money must arrive as decimal: a float amount is refused, not rounded."""
+    names = set(table.column_names)
+    missing = [c for c in (*_REQUIRED, *(("kind",) if side == "left" else ())) if c not in names]
+    if missing:
+        raise InvalidInputError(f"{side} table lacks columns {', '.join(missing)}")
+    for money in ("amount", "fx_rate"):
+        if money in names and pa.types.is_floating(table.schema.field(money).type):
+            raise InvalidInputError(f"{side}.{money} is a float; money must be decimal128")
+    con.register(f"recon_{side}_arrow", table)
+    select = ", ".join(
+        f"CAST({c} AS {t}) AS {c}" if c in names else f"CAST(NULL AS {t}) AS {c}"
+        for c, t in columns.items()
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW recon_{side} AS SELECT {select} FROM recon_{side}_arrow"
+    )
+    nulls, dupes = _one(
+        con,
+        "SELECT count(*) FILTER (WHERE id IS NULL), count(*) - count(DISTINCT id) "
+        f"FROM recon_{side}",
+    )
+    if nulls or dupes:
+        raise InvalidInputError(
+            f"{side} ids must be unique and not null ({nulls} null, {dupes} repeated)"
+        )
+
+
+def _refresh_open(con: duckdb.DuckDBPyConnection) -> None:
+    """Materialise the records no pass has matched yet (a view would be re-evaluated at every
+    reference inside a pass)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE recon_open_left AS SELECT * FROM recon_left "
+        "WHERE id NOT IN (SELECT left_id FROM recon_matches)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE recon_open_right AS SELECT * FROM recon_right "
+        "WHERE id NOT IN (SELECT right_id FROM recon_matches)"
+    )
+
+
+def _kinds(rule: Pass) -> str:
+    return ", ".join(f"'{k}'" for k in rule.kinds)
+
+
+def _left_rows(rule: Pass) -> str:
+    """SQL for the pass's left units: gid, eamt (amount in the right's money), currency
+    (NULL when an FX rate converts it), date_lo/date_hi, allowed, k0.., reference, name."""
+    keys = list(rule.keys)
+    fraction = decimal_literal(rule.amount_percent / 100, 38, 12)
+    absolute = decimal_literal(rule.amount_absolute, 38, 12)
+    if rule.kind is PassKind.MANY_TO_ONE:
+        g = rule.group_by
+
+        def one(column: str) -> str:
+            return (
+                column
+                if column == g
+                else f"CASE WHEN count(DISTINCT {column}) = 1 THEN min({column}) END"
+            )
+
+        cols = ", ".join(
+            f"{one(k.left_field)} AS k{i}" for i, k in enumerate(keys) if not k.is_amount_block
+        )
+        units = (
+            f"SELECT {g} AS gid, CAST(sum(amount) AS DECIMAL(18,4)) AS eamt, "
+            f"min(currency) AS currency, min(date) AS date_lo, max(date) AS date_hi, "
+            f"{one('reference')} AS reference, {one('name')} AS name{', ' + cols if cols else ''} "
+            f"FROM recon_open_left WHERE kind IN ({_kinds(rule)}) AND {g} IS NOT NULL "
+            f"GROUP BY {g} HAVING count(DISTINCT currency) = 1"
+        )
+    else:
+        cols = ", ".join(
+            f"{k.left_field} AS k{i}" for i, k in enumerate(keys) if not k.is_amount_block
+        )
+        if rule.allow_fx:
+            eamt = (
+                "CASE WHEN fx_rate IS NULL THEN amount ELSE CAST(CAST(amount AS DECIMAL(38,4))"
+                " * CAST(fx_rate AS DECIMAL(38,8)) AS DECIMAL(18,4)) END"
+            )
+            currency = "CASE WHEN fx_rate IS NULL THEN currency END"
+        else:
+            eamt, currency = "amount", "currency"
+        units = (
+            f"SELECT id AS gid, {eamt} AS eamt, {currency} AS currency, date AS date_lo, "
+            f"date AS date_hi, reference, name{', ' + cols if cols else ''} "
+            f"FROM recon_open_left WHERE kind IN ({_kinds(rule)})"
+            + (" AND fx_rate IS NOT NULL" if rule.allow_fx else "")
+        )
+    return (
+        f"SELECT *, {absolute} + {fraction} * CAST(abs(eamt) AS DECIMAL(38,4)) AS allowed "
+        f"FROM ({units})"
+    )
+
+
+def _pass(con: duckdb.DuckDBPyConnection, rule: Pass) -> dict[str, Any]:
+    w = rule.date_window_days
+    con.execute(f"CREATE OR REPLACE TEMP TABLE recon_l AS {_left_rows(rule)}")
+    residual = (
+        "(l.currency IS NULL OR l.currency = r.currency) "
+        "AND abs(r.amount - l.eamt) <= l.allowed "
+        f"AND r.date BETWEEN l.date_lo - {w} AND l.date_hi + {w}"
+    )
+    # Keys are fallbacks: a left unit tries the next key only when the earlier ones found no
+    # candidate within tolerance (this also keeps the amount block to the few left over).
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE recon_pairs (gid VARCHAR, rid VARCHAR, via_key BOOLEAN)"
+    )
+    for i, key in enumerate(rule.keys):
+        if key.is_amount_block:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE recon_l_rest AS SELECT * FROM recon_l "
+                "WHERE gid NOT IN (SELECT gid FROM recon_pairs)"
+            )
+            pairs = _band_pairs(con, "recon_l_rest", "recon_open_right", w, residual)
+            con.execute(f"INSERT INTO recon_pairs SELECT gid, rid, FALSE FROM ({pairs})")
+            continue
+        con.execute(
+            f"INSERT INTO recon_pairs SELECT l.gid, r.id, TRUE FROM recon_l l "
+            f"JOIN recon_open_right r ON l.k{i} = r.{key.right_field} WHERE {residual} "
+            + ("AND l.gid NOT IN (SELECT gid FROM recon_pairs)" if i else "")
+        )
+    union = "SELECT DISTINCT gid, rid, via_key FROM recon_pairs"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE recon_cand AS
+        SELECT c.gid, c.rid, c.via_key, r.amount - l.eamt AS diff, l.allowed,
+               CASE WHEN r.date < l.date_lo THEN l.date_lo - r.date
+                    WHEN r.date > l.date_hi THEN r.date - l.date_hi ELSE 0 END AS days,
+               l.reference AS lref, r.reference AS rref, l.name AS lname, r.name AS rname
+        FROM ({union}) c JOIN recon_l l USING (gid) JOIN recon_open_right r ON r.id = c.rid
+    """)
+    candidates = _count(con, "recon_cand")
+    _score(con, rule)
+    chosen = _resolve(con)
+    _record(con, rule)
+    return {
+        "candidates": candidates,
+        "matched_right": chosen,
+        "matched_left": _count(con, f"recon_matches WHERE rule = '{_q(rule.name)}'"),
+    }
+
+
+def _band_pairs(
+    con: duckdb.DuckDBPyConnection, left_rel: str, right_rel: str, window: int, residual: str
+) -> str:
+    """SQL for the (gid, rid) pairs of ``left_rel`` units (gid, eamt, currency, date_lo,
+    date_hi, allowed) and ``right_rel`` rows within tolerance and window, by blocking on
+    (amount band, date band[, currency]). Each left unit probes every band its tolerance and
+    window reach; the band functions are monotone, so no pair within tolerance is lost, and the
+    exact DECIMAL filter ``residual`` (aliases l, r) runs on the blocked pairs only."""
+    (median,) = _one(con, f"SELECT median(allowed) FROM {left_rel}")
+    allowed = Decimal(median) if median is not None else Decimal(0)
+    width = max(int(allowed * 20000) + 1, 100)  # band in 1/10000 units: twice the median reach
+    wd = 2 * window + 1
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE recon_rb AS
+        SELECT id AS rid, CAST(amount * 10000 AS BIGINT) // {width} AS ab,
+               (date - DATE '1970-01-01') // {wd} AS db, currency, amount, date FROM {right_rel}
+    """)
+    return f"""
+        SELECT l.gid, r.rid
+        FROM (SELECT *, unnest(range((date_lo - {window} - DATE '1970-01-01') // {wd},
+                                     (date_hi + {window} - DATE '1970-01-01') // {wd} + 1)) AS db
+              FROM (SELECT gid, currency, date_lo, date_hi, eamt, allowed,
+                           unnest(range(CAST((eamt - allowed) * 10000 AS BIGINT) // {width},
+                                        CAST((eamt + allowed) * 10000 AS BIGINT) // {width} + 1))
+                           AS ab FROM {left_rel})) l
+        JOIN recon_rb r ON r.ab = l.ab AND r.db = l.db
+             AND (l.currency IS NULL OR r.currency = l.currency)
+        WHERE {residual}
+    """
+
+
+def _similarity(con: duckdb.DuckDBPyConnection, rule: Pass) -> str:
+    """Register ``recon_sim`` (gid, rid, ref_sim, name_sim) for the amount-block candidates and
+    return the SQL text part; RapidFuzz compares pairs, not the cross product."""
+    pairs = con.sql(
+        "SELECT gid, rid, lref, rref, lname, rname FROM recon_cand WHERE NOT via_key"
+    ).to_arrow_table()
+    scorer = _SCORERS[rule.scorer]
+    sims: dict[str, Any] = {"gid": pairs["gid"], "rid": pairs["rid"]}
+    parts = []
+    for label, a, b, minimum in (
+        ("ref_sim", "lref", "rref", rule.reference_min),
+        ("name_sim", "lname", "rname", rule.name_min),
+    ):
+        if minimum is None:
+            continue
+        left_text = pairs[a].fill_null("").to_pylist()
+        right_text = pairs[b].fill_null("").to_pylist()
+        values = process.cpdist(
+            left_text, right_text, scorer=scorer, processor=utils.default_process, workers=-1
+        )
+        absent = np.asarray(pairs[a].is_null()) | np.asarray(pairs[b].is_null())
+        sims[label] = pa.array(np.where(absent, 0.0, np.asarray(values, dtype=np.float64)))
+        parts.append(label)
+    con.register("recon_sim_arrow", pa.table(sims))
+    con.execute("CREATE OR REPLACE TEMP TABLE recon_sim AS SELECT * FROM recon_sim_arrow")
+    con.unregister("recon_sim_arrow")
+    return " + ".join(f"coalesce(s.{p}, 0)" for p in parts) + f") / {100.0 * len(parts)}"
+
+
+def _score(con: duckdb.DuckDBPyConnection, rule: Pass) -> None:
+    wt = rule.weights
+    amount = (
+        "CASE WHEN c.allowed > 0 THEN 1 - 0.5 * CAST(abs(c.diff) AS DOUBLE) / "
+        "CAST(c.allowed AS DOUBLE) WHEN c.diff = 0 THEN 1.0 ELSE 0.0 END"
+    )
+    date = f"1 - 0.5 * c.days / {rule.date_window_days + 1}.0"
+    base = f"{wt.amount} * ({amount}) + {wt.date} * ({date})"
+    join, fuzzy_ok = "", "TRUE"
+    if rule.uses_fuzzy:
+        text = "(" + _similarity(con, rule)
+        join = "LEFT JOIN recon_sim s ON s.gid = c.gid AND s.rid = c.rid"
+        limits = [f"s.ref_sim >= {rule.reference_min}"] if rule.reference_min is not None else []
+        limits += [f"s.name_sim >= {rule.name_min}"] if rule.name_min is not None else []
+        fuzzy_ok = f"(c.via_key OR ({' AND '.join(limits)}))"
+        with_text = f"({base} + {wt.text} * CASE WHEN c.via_key THEN 1.0 ELSE {text} END)"
+        score = f"{with_text} / {wt.amount + wt.date + wt.text}"
+    else:
+        score = (
+            f"CASE WHEN c.via_key THEN ({base} + {wt.text}) / {wt.amount + wt.date + wt.text}"
+            f" ELSE ({base}) / {wt.amount + wt.date} END"
+        )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE recon_scored AS
+        SELECT * FROM (SELECT c.gid, c.rid, c.diff, {score} AS score FROM recon_cand c {join}
+                       WHERE {fuzzy_ok})
+        WHERE score >= {rule.suggest_threshold}
+    """)
+
+
+def _resolve(con: duckdb.DuckDBPyConnection) -> int:
+    """Greedy one-to-one by (score desc, gid, rid), in rounds of locally dominant pairs."""
+    con.execute("CREATE OR REPLACE TEMP TABLE recon_chosen AS SELECT * FROM recon_scored LIMIT 0")
+    while True:
+        added = con.execute("""
+            INSERT INTO recon_chosen
+            SELECT gid, rid, diff, score FROM recon_scored
+            QUALIFY row_number() OVER (PARTITION BY gid ORDER BY score DESC, rid) = 1
+                AND row_number() OVER (PARTITION BY rid ORDER BY score DESC, gid) = 1
+        """).fetchall()
+        if not added or not added[0][0]:
+            break
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE recon_scored AS SELECT * FROM recon_scored
+            WHERE gid NOT IN (SELECT gid FROM recon_chosen)
+              AND rid NOT IN (SELECT rid FROM recon_chosen)
+        """)
+        if not _count(con, "recon_scored"):
+            break
+    return _count(con, "recon_chosen")
+
+
+def _record(con: duckdb.DuckDBPyConnection, rule: Pass) -> None:
+    status = f"CASE WHEN score >= {rule.auto_threshold} THEN 'auto' ELSE 'suggested' END"
+    if rule.kind is PassKind.MANY_TO_ONE:
+        rows = f"""
+            WITH mem AS (SELECT o.id AS left_id, c.* FROM recon_chosen c JOIN recon_open_left o
+                         ON o.{rule.group_by} = c.gid AND o.kind IN ({_kinds(rule)})),
+                 names AS (SELECT gid, '{MATCH_ID_PREFIX}' || chr(31) || any_value(rid) || chr(31)
+                                  || string_agg(left_id, chr(31) ORDER BY left_id) AS name
+                           FROM mem GROUP BY gid)
+            SELECT mem.left_id, mem.rid, mem.score, mem.diff, names.name
+            FROM mem JOIN names USING (gid)
+        """
+    else:
+        rows = (
+            f"SELECT c.gid AS left_id, c.rid, c.score, c.diff, '{MATCH_ID_PREFIX}' || "
+            "chr(31) || c.rid || chr(31) || c.gid AS name FROM recon_chosen c"
+        )
+    con.execute(f"""
+        INSERT INTO recon_matches
+        SELECT {_uuid5_format("h")}, left_id, rid, '{_q(rule.name)}', score, {status}, diff
+        FROM (SELECT *, {_sha1("name")} AS h FROM ({rows}))
+    """)
+
+
+def _sha1(name: str) -> str:
+    return f"sha1(unhex('{ids.NAMESPACE.hex}') || encode({name}))"
+
+
+def _uuid5_format(h: str) -> str:
+    """RFC 4122 version 5 from a SHA-1 hex digest, as :func:`recoup.domain.ids.uuid5_str`:
+    version nibble 5, variant bits 10 (a unit test holds the two equal)."""
+    return (
+        f"substr({h}, 1, 8) || '-' || substr({h}, 9, 4) || '-5' || substr({h}, 14, 3) || '-' || "
+        f"substr('89ab89ab89ab89ab', instr('0123456789abcdef', substr({h}, 17, 1)), 1) || "
+        f"substr({h}, 18, 3) || '-' || substr({h}, 21, 12)"
+    )
+
+
+def decimal_literal(value: Decimal, precision: int, scale: int) -> str:
+    return f"CAST('{value:f}' AS DECIMAL({precision},{scale}))"
+
+
+def _three_way(con: duckdb.DuckDBPyConnection, rule: Pass) -> dict[str, Any]:
+    """Attach an open order to the match of the payment that paid it (an identifier key from
+    the order to the payment, amounts within tolerance, dates within the window)."""
+    fraction = decimal_literal(rule.amount_percent / 100, 38, 12)
+    absolute = decimal_literal(rule.amount_absolute, 38, 12)
+    payment_kinds = ", ".join(f"'{k}'" for k in rule.payment_kinds)
+    w = rule.date_window_days
+    sources = [
+        f"SELECT o.id AS gid, p.id AS pid, {i} AS key_rank FROM recon_open_left o "
+        f"JOIN recon_left p ON o.{k.left_field} = p.{k.right_field} "
+        f"WHERE o.kind = 'order' AND p.kind IN ({payment_kinds})"
+        for i, k in enumerate(rule.keys)
+    ]
+    union = " UNION ALL ".join(sources)
+    wt = rule.weights
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE recon_scored AS
+        SELECT gid, rid, diff, ({wt.amount} * (CASE WHEN allowed > 0 THEN 1 - 0.5 *
+               CAST(abs(diff) AS DOUBLE) / CAST(allowed AS DOUBLE) WHEN diff = 0 THEN 1.0
+               ELSE 0.0 END) + {wt.date} * (1 - 0.5 * days / {w + 1}.0) + {wt.text})
+               / {wt.amount + wt.date + wt.text} AS score
+        FROM (SELECT DISTINCT ON (c.gid, c.pid) c.gid, c.pid AS rid, p.amount - o.amount AS diff,
+                     {absolute} + {fraction} * CAST(abs(o.amount) AS DECIMAL(38,4)) AS allowed,
+                     abs(p.date - o.date) AS days
+              FROM ({union}) c JOIN recon_left o ON o.id = c.gid JOIN recon_left p ON p.id = c.pid
+              JOIN recon_matches m ON m.left_id = c.pid
+              WHERE o.currency = p.currency ORDER BY c.gid, c.pid, c.key_rank)
+        WHERE abs(diff) <= allowed AND days <= {w}
+    """)
+    con.execute(f"DELETE FROM recon_scored WHERE score < {rule.suggest_threshold}")
+    _resolve(con)
+    status = f"CASE WHEN c.score >= {rule.auto_threshold} THEN 'auto' ELSE 'suggested' END"
+    con.execute(f"""
+        INSERT INTO recon_matches
+        SELECT m.match_id, c.gid, m.right_id, '{_q(rule.name)}', c.score, {status}, c.diff
+        FROM recon_chosen c JOIN recon_matches m ON m.left_id = c.rid
+    """)
+    matched = _count(con, f"recon_matches WHERE rule = '{_q(rule.name)}'")
+    return {"candidates": _count(con, "recon_scored"), "matched_right": 0, "matched_left": matched}
+
+
+def _collect(
+    con: duckdb.DuckDBPyConnection, rules: Rules
+) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
+    matches = con.sql("""
+        SELECT match_id, left_id, right_id, rule, score, status,
+               count(*) OVER (PARTITION BY match_id) AS group_size, amount_diff
+        FROM recon_matches
+    """).to_arrow_table()
+    matches = matches.cast(_MATCH_SCHEMA)
+    broken = _breaks(con, rules)
+    unmatched_left = con.sql("SELECT id FROM recon_open_left").to_arrow_table()
+    unmatched_right = con.sql("SELECT id FROM recon_open_right").to_arrow_table()
+    return matches, broken, unmatched_left, unmatched_right
+
+
+def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
+    """One row per field that explains why an unmatched record found no match, against its
+    nearest unmatched counterpart (an identifier in common first, then same currency, closest
+    amount, closest date, smallest id); ``expected`` is always the left value and ``actual``
+    the right one. An unmatched record with a twin on its own side is a ``duplicate``."""
+    flat = [p for p in rules.passes if p.kind is not PassKind.THREE_WAY]
+    absolute = max((p.amount_absolute for p in flat), default=Decimal(0))
+    percent = max((p.amount_percent for p in flat), default=Decimal(0))
+    window = max(p.date_window_days for p in rules.passes)
+    search = window + BREAK_SEARCH_EXTRA_DAYS
+    mins = [p.reference_min for p in rules.passes if p.reference_min is not None]
+    ref_min = min(mins) if mins else DEFAULT_REFERENCE_MIN
+    keys = sorted(
+        {(k.left_field, k.right_field) for p in flat for k in p.keys if not k.is_amount_block}
+    )
+    for side, column in (("left", "left_id"), ("right", "right_id")):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE recon_dup_{side} AS
+            WITH s AS (SELECT id, currency, amount, date, coalesce(reference, '') AS ref,
+                              id IN (SELECT {column} FROM recon_matches) AS matched
+                       FROM recon_{side}),
+                 g AS (SELECT currency, amount, date, ref FROM s GROUP BY ALL HAVING count(*) > 1),
+                 d AS (SELECT s.* FROM s SEMI JOIN g USING (currency, amount, date, ref))
+            SELECT a.id, substr(min(CASE WHEN b.matched THEN '0' ELSE '1' END || b.id), 2) AS twin
+            FROM d a JOIN d b USING (currency, amount, date, ref)
+            WHERE a.id <> b.id AND NOT a.matched GROUP BY a.id
+        """)
+    converted = (
+        "CASE WHEN fx_rate IS NULL THEN amount ELSE CAST(CAST(amount AS DECIMAL(38,4)) * "
+        "CAST(fx_rate AS DECIMAL(38,8)) AS DECIMAL(18,4)) END"
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE recon_bl AS
+        SELECT id AS gid, {converted} AS eamt, CASE WHEN fx_rate IS NULL THEN currency END
+               AS currency, date AS date_lo, date AS date_hi,
+               {decimal_literal(absolute, 38, 12)} + {decimal_literal(percent / 100, 38, 12)}
+               * CAST(abs({converted}) AS DECIMAL(38,4)) AS allowed
+        FROM recon_open_left
+    """)
+    residual = (
+        "(l.currency IS NULL OR l.currency = r.currency) AND abs(r.amount - l.eamt) <= "
+        f"l.allowed AND r.date BETWEEN l.date_lo - {search} AND l.date_hi + {search}"
+    )
+    sources = [
+        f"SELECT gid AS lid, rid, FALSE AS via_key FROM "
+        f"({_band_pairs(con, 'recon_bl', 'recon_open_right', search, residual)})"
+    ]
+    sources += [
+        f"SELECT l.id, r.id, TRUE FROM recon_open_left l JOIN recon_open_right r ON l.{lf} = r.{rf}"
+        for lf, rf in keys
+    ]
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE recon_bpairs AS
+        SELECT p.lid, p.rid, p.via_key, l.currency = r.currency OR l.fx_rate IS NOT NULL
+               AS comparable,
+               r.amount - b.eamt AS diff, b.allowed, abs(r.date - l.date) AS days,
+               l.reference AS lref, r.reference AS rref, l.kind AS kind, l.currency AS lcur,
+               r.currency AS rcur, b.eamt, r.amount AS ramount, l.date AS ldate, r.date AS rdate
+        FROM (SELECT lid, rid, bool_or(via_key) AS via_key FROM ({" UNION ALL ".join(sources)})
+              GROUP BY lid, rid) p
+        JOIN recon_left l ON l.id = p.lid JOIN recon_right r ON r.id = p.rid
+        JOIN recon_bl b ON b.gid = p.lid
+    """)
+    order = "via_key DESC, comparable DESC, abs(diff), days"
+    rows = []
+    for side, item, other in (("left", "lid", "rid"), ("right", "rid", "lid")):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE recon_near AS SELECT * FROM recon_bpairs
+            WHERE {item} NOT IN (SELECT id FROM recon_dup_{side})
+            QUALIFY row_number() OVER (PARTITION BY {item} ORDER BY {order}, {other}) = 1
+        """)
+        _reference_similarity(con)
+        rows.append(_reasons_sql(side, item, other, window, ref_min))
+        rows.append(
+            f"SELECT id, '{side}', 'duplicate', 'record', twin, id, twin "
+            f"FROM recon_dup_{side} WHERE id IN (SELECT id FROM recon_open_{side})"
+        )
+        described = (
+            "CAST(amount AS VARCHAR) || ' ' || currency || ' on ' || CAST(date AS VARCHAR)"
+            " || coalesce(' ref ' || reference, '')"
+        )
+        what = f"{described}, NULL" if side == "left" else f"NULL, {described}"
+        rows.append(f"""SELECT id, '{side}', 'missing_counterpart', 'counterpart', {what}, NULL
+            FROM recon_open_{side} WHERE id NOT IN (SELECT id FROM recon_dup_{side})
+            AND id NOT IN (SELECT DISTINCT {item} FROM recon_bpairs)""")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE recon_breaks_{side} AS {' UNION ALL '.join(rows[-3:])}"
+        )
+    return (
+        con.sql("SELECT * FROM recon_breaks_left UNION ALL SELECT * FROM recon_breaks_right")
+        .to_arrow_table()
+        .rename_columns(
+            ["item_id", "side", "reason", "field", "expected", "actual", "candidate_id"]
+        )
+    )
+
+
+def _reference_similarity(con: duckdb.DuckDBPyConnection) -> None:
+    """Add ``ref_sim`` (0..100, 0 when either side lacks a reference) to ``recon_near``."""
+    pairs = con.sql("SELECT lid, rid, lref, rref FROM recon_near").to_arrow_table()
+    values = process.cpdist(
+        pairs["lref"].fill_null("").to_pylist(),
+        pairs["rref"].fill_null("").to_pylist(),
+        scorer=fuzz.token_set_ratio,
+        processor=utils.default_process,
+        workers=-1,
+    )
+    absent = np.asarray(pairs["lref"].is_null()) | np.asarray(pairs["rref"].is_null())
+    sims = pa.array(np.where(absent, 0.0, np.asarray(values, dtype=np.float64)))
+    con.register(
+        "recon_near_sim", pa.table({"lid": pairs["lid"], "rid": pairs["rid"], "ref_sim": sims})
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE recon_near AS SELECT n.*, s.ref_sim FROM recon_near n "
+        "JOIN recon_near_sim s USING (lid, rid)"
+    )
+    con.unregister("recon_near_sim")
+
+
+def _reasons_sql(side: str, item: str, other: str, window: int, ref_min: float) -> str:
+    """A field is reported when it is beyond the loosest pass (hard); when no field is, every
+    field that differs at all is reported (soft: why the score stayed under the threshold)."""
+    hard = {
+        "currency": "NOT comparable",
+        "amount": "comparable AND abs(diff) > allowed",
+        "date": f"days > {window}",
+        "reference": f"lref IS NOT NULL AND rref IS NOT NULL AND ref_sim < {ref_min}",
+    }
+    soft = {
+        "currency": "FALSE",
+        "amount": "comparable AND diff <> 0",
+        "date": "days > 0",
+        "reference": "lref IS DISTINCT FROM rref",
+    }
+    any_hard = " OR ".join(f"({c})" for c in hard.values())
+    any_soft = " OR ".join(f"({c})" for c in soft.values())
+    values = {
+        "currency": "lcur, rcur",
+        "amount": "CAST(eamt AS VARCHAR), CAST(ramount AS VARCHAR)",
+        "date": "CAST(ldate AS VARCHAR), CAST(rdate AS VARCHAR)",
+        "reference": "lref, rref",
+    }
+    parts = []
+    for fld, cond in hard.items():
+        reason = (
+            "CASE WHEN diff > 0 THEN 'amount_over' ELSE 'amount_under' END"
+            if fld == "amount"
+            else f"'{fld}'"
+        )
+        parts.append(
+            f"SELECT {item}, '{side}', {reason}, '{fld}', {values[fld]}, {other} "
+            f"FROM recon_near WHERE ({cond}) OR (NOT ({any_hard}) AND ({soft[fld]}))"
+        )
+    parts.append(
+        f"SELECT {item}, '{side}', 'missing_counterpart', 'kind', 'a pass for this kind', "
+        f"kind, {other} FROM recon_near WHERE NOT ({any_hard}) AND NOT ({any_soft})"
+    )
+    return " UNION ALL ".join(parts)
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    (count,) = _one(con, f"SELECT count(*) FROM {relation}")
+    return int(count)
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The single row of ``sql``, fetched to the end (DuckDB keeps an unfinished result open)."""
+    rows = con.execute(sql).fetchall()
+    return tuple(rows[0])
+
+
+def _q(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _drop(con: duckdb.DuckDBPyConnection) -> None:
+    for name, kind in con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_name LIKE 'recon\\_%' ESCAPE '\\'"
+    ).fetchall():
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
+    for name in ("recon_left_arrow", "recon_right_arrow"):
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(name)
+
+
+__all__ = ["LEFT_COLUMNS", "RIGHT_COLUMNS", "ReconcileResult", "reconcile"]
