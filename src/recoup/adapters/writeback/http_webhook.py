@@ -28,8 +28,7 @@ import ipaddress
 import math
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +36,7 @@ import msgspec
 
 from recoup import __version__
 from recoup.adapters.clock import SystemClock
+from recoup.adapters.http_client import OwnedHttpClient
 from recoup.domain.errors import ConfigurationError
 from recoup.domain.ports import Clock
 from recoup.domain.recovery.writeback import (
@@ -90,7 +90,7 @@ def verify_signature(
     return any(hmac.compare_digest(expected, candidate) for candidate in candidates)
 
 
-class HttpWebhookWriteback:
+class HttpWebhookWriteback(OwnedHttpClient):
     """A :class:`~recoup.domain.recovery.writeback.WritebackPort` that POSTs to ``url``.
 
     ``url`` must be https; plain http is accepted for a loopback host or with
@@ -126,26 +126,10 @@ class HttpWebhookWriteback:
         self._timeout = httpx.Timeout(timeout)
         self._timeout_seconds = timeout
         self._clock: Clock = clock or SystemClock()
-        self._owns_client = client is None
-        self._http = client if client is not None else httpx.Client(transport=transport)
+        self._use_client(client, transport)
 
     def __repr__(self) -> str:
         return f"HttpWebhookWriteback(url={self._shown_url!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
 
     def deliver(self, request: WritebackRequest) -> WritebackResult:
         try:

@@ -24,8 +24,7 @@ and existing apps may still call it, pinned to a supported ``api_version``.
 from __future__ import annotations
 
 import math
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -33,6 +32,7 @@ import msgspec
 
 from recoup import __version__
 from recoup.adapters.clock import SystemClock
+from recoup.adapters.http_client import OwnedHttpClient
 from recoup.adapters.writeback.http_webhook import parse_retry_after
 from recoup.domain.errors import ConfigurationError
 from recoup.domain.ports import Clock
@@ -61,7 +61,7 @@ class _Failed(Exception):
         self.result = result
 
 
-class ShopifyRecordsWriteback:
+class ShopifyRecordsWriteback(OwnedHttpClient):
     """A :class:`~recoup.domain.recovery.writeback.WritebackPort` for one Shopify store.
 
     ``shop_url`` is the store's admin address (``https://<store>.myshopify.com``; plain http
@@ -101,26 +101,10 @@ class ShopifyRecordsWriteback:
             "Accept": "application/json",
             "User-Agent": f"recoup/{__version__}",
         }
-        self._owns_client = client is None
-        self._http = client if client is not None else httpx.Client(transport=transport)
+        self._use_client(client, transport)
 
     def __repr__(self) -> str:
         return f"ShopifyRecordsWriteback(base={self._base!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
 
     def deliver(self, request: WritebackRequest) -> WritebackResult:
         if request.operation not in OPERATIONS:

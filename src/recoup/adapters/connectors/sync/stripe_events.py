@@ -34,13 +34,13 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 import msgspec
 
 from recoup import __version__
+from recoup.adapters.http_client import OwnedHttpClient
 from recoup.domain.errors import (
     ConfigurationError,
     ExternalSystemError,
@@ -101,7 +101,7 @@ _HEAD = msgspec.json.Decoder(_Head)
 _ERROR = msgspec.json.Decoder(dict[str, Any])
 
 
-class StripeEventsClient:
+class StripeEventsClient(OwnedHttpClient):
     """Lists a Stripe account's events. Give ``transport`` (or a whole ``client``) to talk to
     something other than the network, and ``sleep`` to wait without waiting, in tests."""
 
@@ -129,8 +129,7 @@ class StripeEventsClient:
             raise ValueError(f"page_size must be 1 to {MAX_PAGE_SIZE}")
         self._api_key = api_key
         self._url = base_url.rstrip("/") + EVENTS_PATH
-        self._owns_client = client is None
-        self._http = client if client is not None else httpx.Client(transport=transport)
+        self._use_client(client, transport)
         self._timeout = httpx.Timeout(timeout)
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -143,22 +142,6 @@ class StripeEventsClient:
 
     def __repr__(self) -> str:
         return f"StripeEventsClient(url={self._url!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the HTTP client if this object made it (a given one is the giver's)."""
-        if self._owns_client:
-            self._http.close()
 
     def pages(self, *, created_gte: int, created_lte: int | None = None) -> Iterator[EventPage]:
         """Every event with ``created_gte <= created <= created_lte``, newest first; each page
