@@ -130,8 +130,8 @@ def test_audit_verify_passes_and_then_fails_naming_the_record(db: str, tmp_path:
 
 def test_db_upgrade_and_config_show(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     code, out = recoup("db", "upgrade")
-    assert (code, out.strip()) == (0, "schema upgraded from empty to 0006")
-    assert recoup("db", "upgrade")[1].strip() == "schema already at 0006"
+    assert (code, out.strip()) == (0, "schema upgraded from empty to 0007")
+    assert recoup("db", "upgrade")[1].strip() == "schema already at 0007"
 
     monkeypatch.setenv("RECOUP_DATABASE__URL", "postgresql://ops:hunter2@db.internal/recoup")
     code, out = recoup("config", "show")

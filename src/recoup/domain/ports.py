@@ -19,6 +19,7 @@ from recoup.domain.detection.timeline import EntityKey
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
 from recoup.domain.ingestion.flags import FileFlag
+from recoup.domain.reconcile.items import ReconcileStore
 from recoup.domain.recovery.outbox import OutboxStore
 from recoup.domain.recovery.store import RecoveryStore
 
@@ -205,6 +206,7 @@ class UnitOfWork(
     TimerStore,
     RecoveryStore,
     OutboxStore,
+    ReconcileStore,
     Protocol,
 ):
     """One transaction. Leaving the ``with`` block without ``commit()`` rolls back."""

@@ -396,3 +396,64 @@ selfservice_grants = sa.Table(
     sa.Index(None, "case_id"),
 )
 """Self-service links issued (never the token or the code): single use by nonce."""
+
+
+# -- reconciliation (migration 0007) ----------------------------------------------------------
+
+reconcile_runs = sa.Table(
+    "reconcile_runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("rules_version", sa.Integer, nullable=False),
+    sa.Column("rules_hash", sa.String(64), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("stats", JSONValue, nullable=False),
+)
+"""One reconciliation run: its rules and its counts."""
+
+reconcile_matches = sa.Table(
+    "reconcile_matches",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("match_id", Id, nullable=False),
+    sa.Column("run_id", Id, nullable=False),
+    sa.Column("left_id", Id, nullable=False),
+    sa.Column("right_id", Id, nullable=False),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("group_size", sa.Integer, nullable=False),
+    sa.Column("amount_diff", Amount, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("decided_by", sa.String(100)),
+    sa.Column("decided_at", UTCDateTime),
+    sa.Column("justification", sa.Text),
+    sa.Index(None, "match_id"),
+    sa.Index(None, "left_id", "status"),
+    sa.Index(None, "right_id", "status"),
+    sa.Index(None, "status"),
+)
+"""One row per (left item, right item) of a match; a many-to-one group shares its match id.
+Items (event ids) in an ``auto``, ``confirmed`` or ``forced`` row are reconciled."""
+
+reconcile_breaks = sa.Table(
+    "reconcile_breaks",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("item_id", Id, nullable=False),
+    sa.Column("side", sa.String(8), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("field", sa.String(32)),
+    sa.Column("expected", sa.Text),
+    sa.Column("actual", sa.Text),
+    sa.Column("candidate_id", Id),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("run_id", Id, nullable=False),
+    sa.Index(None, "status", "reason"),
+    sa.Index(None, "item_id"),
+)
+"""A record that did not reconcile, with the field that broke; open until a run matches it."""

@@ -18,6 +18,7 @@ from recoup.entrypoints.cli.case_cmds import cases_app
 from recoup.entrypoints.cli.common import guarded
 from recoup.entrypoints.cli.liability_cmds import liability_app
 from recoup.entrypoints.cli.policy_cmds import policy_app
+from recoup.entrypoints.cli.reconcile_cmds import reconcile_app
 from recoup.entrypoints.cli.recovery_cmds import recover_app
 from recoup.entrypoints.cli.scenario_cmds import scenarios_app
 from recoup.entrypoints.cli.sync_cmds import sync_app
@@ -60,6 +61,7 @@ def create_cli() -> typer.Typer:
     app.command("worker")(worker_command)
     app.add_typer(recover_app, name="recover")
     app.add_typer(liability_app, name="liability")
+    app.add_typer(reconcile_app, name="reconcile")
     app.add_typer(writeback_app, name="writeback")
     app.add_typer(ledger_app, name="ledger")
     return app

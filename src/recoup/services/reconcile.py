@@ -1,0 +1,221 @@
+"""Reconciliation runs over the store: open items in, matches, a review queue and breaks out.
+
+A run reads every item not yet reconciled (so new files match against what is still open, a
+partial payment stays open until the rest arrives, and a repeated run changes nothing), runs
+the engine, and in one transaction stores the run, its match pairs (``auto`` reconcile their
+items; ``suggested`` wait in the review queue), its breaks with their field-level reasons, and
+the findings and cases the breaks raise (owned by finance), with audit records. An operator
+confirms or rejects a suggestion, or force-matches items with a written justification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from recoup.domain.audit import AuditEntry
+from recoup.domain.cases.case import open_key
+from recoup.domain.cases.casing import plan_cases
+from recoup.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from recoup.domain.ids import derived_id
+from recoup.domain.policy import PolicyEngine
+from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from recoup.domain.reconcile.items import (
+    LEFT_TYPES,
+    REVIEW,
+    RIGHT_TYPES,
+    EngineResult,
+    Item,
+    MatchRow,
+    ReconcileEngine,
+    break_findings,
+    item_of,
+    match_resolutions,
+)
+from recoup.domain.reconcile.rules import Rules
+from recoup.services.cases import assign_new_cases
+from recoup.services.ingest import unseen_findings
+from recoup.services.recovery import climbs_to_start
+
+ACTOR = "system:reconcile"
+
+
+@dataclass
+class ReconcileReport:
+    run_id: str | None
+    dry_run: bool
+    left: int = 0
+    right: int = 0
+    pairs_by_status: Counter[str] = field(default_factory=Counter)
+    left_matched: int = 0
+    right_matched: int = 0
+    breaks_by_reason: Counter[str] = field(default_factory=Counter)
+    unreconciled: dict[str, Decimal] = field(default_factory=dict)
+    """Money of the left items left open, per currency."""
+    findings: int = 0
+    cases_opened: int = 0
+    cases_resolved: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def match_rate(self) -> float:
+        return self.left_matched / self.left if self.left else 0.0
+
+
+def rules_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_reconcile(
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    engine: ReconcileEngine,
+    rules: Rules,
+    rules_digest: str,
+    dry_run: bool = False,
+    policy: PolicyEngine | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ReconcileReport:
+    """Reconcile every open item; with ``dry_run`` report what would happen and store nothing."""
+    now = clock.now()
+    say = progress or (lambda _message: None)
+    with uow() as tx:
+        events = tx.reconcile_open_events([*LEFT_TYPES, *RIGHT_TYPES])
+    items = {e.event_id: item for e in events if (item := item_of(e)) is not None}
+    left = [i for i in items.values() if i.side == "left"]
+    right = [i for i in items.values() if i.side == "right"]
+    say(f"{len(left):,} open expected items, {len(right):,} open bank lines")
+    result = engine.run(left, right, rules) if left or right else EngineResult()
+    run_id = None if dry_run else derived_id("reconcile.run", now.isoformat(), rules_digest)
+    report = _report(result, left, right, run_id, dry_run)
+    say(f"matched {report.left_matched:,} of {report.left:,} expected items "
+        f"({report.pairs_by_status.get('auto', 0):,} automatic pairs, "
+        f"{report.pairs_by_status.get(REVIEW, 0):,} suggested)")  # fmt: skip
+    if dry_run or run_id is None:
+        return report
+    by_id = {e.event_id: e for e in events}
+    with uow() as tx:
+        tx.start_reconcile_run(run_id, rules.version, rules_digest, now)
+        tx.add_reconcile_matches(run_id, result.matches, now)
+        tx.record_breaks(run_id, result.breaks, now)
+        findings = unseen_findings(break_findings(result.breaks, by_id, items, now), tx)
+        settled = match_resolutions(result.matches, by_id, now)
+        keys = {open_key(f.type, f.entity_kind, f.entity_key) for f in findings}
+        keys |= {k for r in settled for k in r.open_keys()}
+        plan = plan_cases(findings, tx.open_cases(keys), now, settled, policy)
+        if policy is not None:
+            assign_new_cases(plan, tx, policy.teams, now)
+        tx.save_plan(plan, findings)
+        if policy is not None and policy.ladders:
+            tx.add_new_climbs(climbs_to_start(plan, policy.ladders), now)
+        report.findings, report.cases_opened = len(findings), len(plan.created)
+        report.cases_resolved = len(plan.resolved)
+        stats = _stats(report)
+        tx.finish_reconcile_run(run_id, clock.now(), stats)
+        tx.append_audit([*plan.audit, AuditEntry(now, ACTOR, "reconcile.run", "reconcile_run",
+                                                 run_id, stats)])  # fmt: skip
+        tx.commit()
+    return report
+
+
+def _report(result: EngineResult, left: Sequence[Item], right: Sequence[Item],
+            run_id: str | None, dry_run: bool) -> ReconcileReport:  # fmt: skip
+    report = ReconcileReport(run_id, dry_run, len(left), len(right), stats=result.stats)
+    report.pairs_by_status.update(m.status for m in result.matches)
+    matched = [m for m in result.matches if m.status == "auto"]
+    report.left_matched = len({m.left_id for m in matched})
+    report.right_matched = len({m.right_id for m in matched})
+    report.breaks_by_reason.update(b.reason for b in result.breaks)
+    taken = {m.left_id for m in matched}
+    for item in left:
+        if item.id not in taken:
+            report.unreconciled[item.currency] = (
+                report.unreconciled.get(item.currency, Decimal(0)) + item.amount
+            )
+    return report
+
+
+def _stats(report: ReconcileReport) -> dict[str, Any]:
+    return {
+        "left": report.left, "right": report.right,
+        "pairs": dict(report.pairs_by_status), "left_matched": report.left_matched,
+        "right_matched": report.right_matched, "breaks": dict(report.breaks_by_reason),
+        "unreconciled": {c: str(a) for c, a in report.unreconciled.items()},
+        "findings": report.findings, "cases_opened": report.cases_opened,
+        "cases_resolved": report.cases_resolved,
+    }  # fmt: skip
+
+
+# -- the review queue --------------------------------------------------------------------------
+
+
+def review_queue(*, reader: Callable[[], UnitOfWork], limit: int = 100) -> list[dict[str, Any]]:
+    """Suggested pairs waiting for an operator, oldest first."""
+    with reader() as tx:
+        return tx.reconcile_matches(REVIEW, limit)
+
+
+def decide_suggestion(match_id: str, confirm: bool, reason: str, *, actor: str,
+                      uow: UnitOfWorkFactory, clock: Clock) -> int:  # fmt: skip
+    """Confirm (the items reconcile) or reject (they go back to the open items) a suggested
+    match; returns the pairs changed."""
+    if not reason.strip():
+        raise InvalidInputError("a reason is required (it goes on the audit record)")
+    now = clock.now()
+    status = "confirmed" if confirm else "rejected"
+    with uow() as tx:
+        rows = tx.match_rows(match_id)
+        if not rows:
+            raise NotFoundError(f"no match {match_id}")
+        if all(r["status"] != REVIEW for r in rows):
+            raise ConflictError(f"match {match_id} is {rows[0]['status']}, not waiting for review")
+        if confirm:
+            items = [str(r["left_id"]) for r in rows] + [str(r["right_id"]) for r in rows]
+            taken = tx.reconciled_ids(items)
+            if taken:
+                raise ConflictError(f"match {match_id}: {len(taken)} of its items are reconciled "
+                                    "by another match already")  # fmt: skip
+        changed = tx.decide_match(match_id, status, actor, now, reason.strip())
+        data = {"pairs": changed, "reason": reason.strip()}
+        tx.append_audit([AuditEntry(now, actor, f"reconcile.{status}", "reconcile_match",
+                                    match_id, data)])  # fmt: skip
+        tx.commit()
+    return changed
+
+
+def force_match(left_ids: Sequence[str], right_ids: Sequence[str], justification: str, *,
+                actor: str, uow: UnitOfWorkFactory, clock: Clock) -> str:  # fmt: skip
+    """Match items the engine did not, with a written justification; returns the match id."""
+    if len(justification.strip()) < 10:
+        raise InvalidInputError("a force-match needs a written justification (10 characters or "
+                                "more); it goes on the audit record")  # fmt: skip
+    if not left_ids or not right_ids:
+        raise InvalidInputError("name at least one expected item and one bank line")
+    now = clock.now()
+    with uow() as tx:
+        taken = tx.reconciled_ids([*left_ids, *right_ids])
+        if taken:
+            raise ConflictError(f"already reconciled: {', '.join(sorted(taken))}")
+        match_id = derived_id("reconcile.forced", *sorted(left_ids), "|", *sorted(right_ids))
+        rows = [MatchRow(match_id, left, right, "forced", 1.0, "forced",
+                         len(left_ids), Decimal(0))
+                for left in left_ids for right in right_ids]  # fmt: skip
+        run_id = derived_id("reconcile.run", "forced", now.isoformat(), match_id)
+        tx.start_reconcile_run(run_id, 0, "forced", now)
+        tx.add_reconcile_matches(run_id, rows, now)
+        tx.finish_reconcile_run(run_id, now, {"forced": len(rows)})
+        tx.append_audit([AuditEntry(now, actor, "reconcile.forced", "reconcile_match", match_id,
+                                    {"left": list(left_ids), "right": list(right_ids),
+                                     "justification": justification.strip()})])  # fmt: skip
+        tx.commit()
+    return match_id
+
+
+def reconcile_status(*, reader: Callable[[], UnitOfWork]) -> dict[str, Any]:
+    with reader() as tx:
+        return tx.reconcile_counts()

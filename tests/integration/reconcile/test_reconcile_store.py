@@ -1,0 +1,137 @@
+"""Reconciliation over the store, on SQLite and PostgreSQL: open items in, matches, breaks
+and their cases out; a second run changes nothing; a new bank line matches what is still open;
+operators confirm, reject and force-match with audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+
+from recoup.adapters.clock import FixedClock
+from recoup.adapters.reconcile.export import write_rows
+from recoup.adapters.reconcile.port import DuckDbEngine
+from recoup.adapters.reconcile.rules_file import default_rules
+from recoup.adapters.store import tables as t
+from recoup.bootstrap import App
+from recoup.domain.errors import ConflictError, InvalidInputError
+from recoup.services.audit import verify_audit
+from recoup.services.ingest import ingest_records
+from recoup.services.reconcile import (
+    ReconcileReport,
+    decide_suggestion,
+    force_match,
+    reconcile_status,
+    run_reconcile,
+)
+from tests.conftest import T0
+from tests.helpers import raw, record
+
+
+def payout(ref: str, amount: str, days: int = 0) -> dict[str, object]:
+    return record(f"po_{ref}", "payout.paid", at=T0 + timedelta(days=days), amount=amount,
+                  payout=ref)  # fmt: skip
+
+
+def bank_line(ext: str, amount: str, days: int = 0, remittance: str | None = None,
+              **refs: str) -> dict[str, object]:  # fmt: skip
+    rec = record(ext, "bank.statement_line", source="bank:DE00", at=T0 + timedelta(days=days),
+                 amount=amount, bank_transaction=ext, **refs)  # fmt: skip
+    rec["direction"] = "credit"
+    if remittance:
+        rec["attributes"] = {"remittance": remittance}
+    return rec
+
+
+def ingest(app: App, records: list[dict[str, object]]) -> None:
+    ingest_records(raw(records), uow=app.uow, clock=app.clock, detectors=app.detectors,
+                   label="t", policy=app.policy)  # fmt: skip
+
+
+def run(app: App, days: int = 10, dry_run: bool = False) -> ReconcileReport:
+    return run_reconcile(uow=app.uow, clock=FixedClock(T0 + timedelta(days=days)),
+                         engine=DuckDbEngine(), rules=default_rules(), rules_digest="test",
+                         dry_run=dry_run, policy=app.policy)  # fmt: skip
+
+
+def pairs(app: App) -> list[tuple[str, str]]:
+    m = t.reconcile_matches.c
+    with app.engine.connect() as conn:
+        return [(r, s) for r, s in conn.execute(sa.select(m.rule, m.status).order_by(m.rule))]
+
+
+def test_a_run_matches_stores_breaks_and_raises_cases_once(app: App) -> None:
+    ingest(app, [
+        payout("po_1", "1250.00"),
+        payout("po_2", "80.00"),
+        bank_line("bl_1", "1250.00", days=1, payout="po_1"),
+        bank_line("bl_9", "999.99", days=1, remittance="unknown sender"),
+    ])  # fmt: skip
+
+    dry = run(app, dry_run=True)
+    assert dry.run_id is None
+    assert pairs(app) == []
+    report = run(app)
+
+    assert report.left_matched == 1
+    assert [status for _, status in pairs(app)] == ["auto"]
+    assert report.breaks_by_reason["missing_counterpart"] >= 1
+    with app.reader() as tx:
+        cases = {c.type: c for c in tx.list_cases({"status": None}, 20)}
+    assert {"unmatched_bank_line", "settlement_delayed"} <= set(cases)
+    assert cases["settlement_delayed"].entity_key == "po_2"
+    assert report.cases_opened >= 2
+
+    again = run(app, days=11)
+    assert (again.left, again.cases_opened, again.findings) == (1, 0, 0)  # only po_2 is open
+    assert len(pairs(app)) == 1
+    status = reconcile_status(reader=app.reader)
+    assert status["pairs"] == {"auto": 1}
+
+    # The missing bank line arrives: the next run matches it and closes the break.
+    ingest(app, [bank_line("bl_2", "80.00", days=2, payout="po_2")])  # booked late
+    late = run(app, days=12)
+    assert (late.left_matched, late.cases_resolved) == (1, 1)
+    with app.reader() as tx:
+        settled = {c.type: c for c in tx.list_cases({"status": None}, 20)}["settlement_delayed"]
+    assert (settled.status.value, settled.outcome) == ("resolved", "reconciled")
+    with app.engine.connect() as conn:
+        b = t.reconcile_breaks.c
+        open_items = conn.execute(sa.select(b.item_id).where(b.status == "open")).scalars().all()
+    assert len(open_items) == 1  # only the unknown bank line
+    assert verify_audit(reader=app.reader).is_intact
+
+
+def test_force_match_needs_a_justification_and_takes_items_out(app: App, tmp_path: Path) -> None:
+    ingest(app, [payout("po_7", "10.00"), bank_line("bl_7", "9.10", days=1,
+                                                   remittance="different reference")])  # fmt: skip
+    run(app)
+    with app.engine.connect() as conn:
+        e = t.events.c
+        ids = dict(conn.execute(sa.select(e.type, e.id)).all())
+    left, right = str(ids["payout.paid"]), str(ids["bank.statement_line"])
+    with pytest.raises(InvalidInputError, match="justification"):
+        force_match([left], [right], "ok", actor="user:ana", uow=app.uow, clock=app.clock)
+    match_id = force_match([left], [right], "bank deducted a 0.90 fee, confirmed by phone",
+                           actor="user:ana", uow=app.uow, clock=app.clock)  # fmt: skip
+    with pytest.raises(ConflictError, match="already reconciled"):
+        force_match([left], [right], "a second time for the same items", actor="user:ana",
+                    uow=app.uow, clock=app.clock)  # fmt: skip
+    assert run(app, days=11).left == 0
+    with app.reader() as tx:
+        rows = tx.match_rows(match_id)
+    assert [r["status"] for r in rows] == ["forced"]
+    assert write_rows(rows, ("match_id", "left_id", "status"), tmp_path / "m.parquet",
+                      "parquet") == 1  # fmt: skip
+    assert pq.read_table(tmp_path / "m.parquet").column("status").to_pylist() == ["forced"]
+    with pytest.raises(ConflictError, match="not waiting for review"):
+        decide_suggestion(match_id, True, "looks right", actor="user:bo", uow=app.uow,
+                          clock=app.clock)  # fmt: skip
+    a = t.audit_log.c
+    with app.engine.connect() as conn:
+        actions = conn.execute(sa.select(a.action)).scalars().all()
+    assert "reconcile.forced" in actions
+    assert verify_audit(reader=app.reader).is_intact
