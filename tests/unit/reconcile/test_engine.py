@@ -19,7 +19,7 @@ from recoup.adapters.reconcile.engine import reconcile
 from recoup.adapters.reconcile.rules_file import default_rules, parse_rules
 from recoup.domain.errors import InvalidInputError
 from recoup.domain.reconcile.model import match_id, score
-from recoup.domain.reconcile.rules import Weights
+from recoup.domain.reconcile.rules import PassKind, Weights
 
 D = Decimal
 DAY = date(2024, 3, 1)
@@ -95,6 +95,7 @@ def test_end_to_end_exact_is_an_automatic_match_with_score_one() -> None:
 
 
 def test_payout_components_many_to_one_sums_charges_minus_fees_and_refunds() -> None:
+    # The bank line names the payout in its text only, nine days after the last member.
     result = reconcile(
         left(
             {"id": "c1", "amount": D("50.10"), "payout_ref": "po_1"},
@@ -102,14 +103,47 @@ def test_payout_components_many_to_one_sums_charges_minus_fees_and_refunds() -> 
             {"id": "f1", "kind": "fee", "amount": D("-2.35"), "payout_ref": "po_1"},
             {"id": "r1", "kind": "refund", "amount": D("-10"), "payout_ref": "po_1"},
         ),
-        right({"id": "b1", "amount": D("67.75"), "date": DAY + timedelta(3)}),
+        right(
+            {
+                "id": "b1",
+                "amount": D("67.75"),
+                "reference": "STRIPE PAYOUT po_1/EUR",
+                "date": DAY + timedelta(10),
+            },
+        ),
         default_rules(),
     )
     rows = result.matches.to_pylist()
     assert {r["left_id"] for r in rows} == {"c1", "c2", "f1", "r1"}
     assert {r["rule"] for r in rows} == {"payout_components"}
+    assert {r["status"] for r in rows} == {"auto"}
     assert {r["group_size"] for r in rows} == {4}
     assert {r["match_id"] for r in rows} == {match_id("b1", ["c1", "c2", "f1", "r1"])}
+
+
+def test_a_payout_line_that_names_nothing_is_matched_on_its_exact_sum_last() -> None:
+    result = reconcile(
+        left(
+            {"id": "c1", "amount": D("50"), "payout_ref": "po_1"},
+            {"id": "f1", "kind": "fee", "amount": D("-2"), "payout_ref": "po_1"},
+        ),
+        right({"id": "b1", "amount": D("48"), "date": DAY + timedelta(4)}),
+        default_rules(),
+    )
+    assert {r["rule"] for r in result.matches.to_pylist()} == {"payout_by_amount"}
+    assert len(result.matches) == 2
+
+
+def test_a_payout_named_in_text_needs_the_whole_word() -> None:
+    result = reconcile(
+        left({"id": "c1", "amount": D("50"), "payout_ref": "po_1"}),
+        right({"id": "b1", "amount": D("50"), "reference": "STRIPE PAYOUT po_12"}),
+        parse_rules(
+            'version = 1\n[[pass]]\nname = "p"\nkind = "many_to_one"\n'
+            'keys = ["payout_ref in reference"]\ndate_window_days = 3'
+        ),
+    )
+    assert result.matches.num_rows == 0
 
 
 def test_a_group_one_cent_off_is_not_matched() -> None:
@@ -138,46 +172,128 @@ def test_payout_record_matches_the_bank_line_naming_it() -> None:
     assert pairs(result) == {("po_1", "b1", "payout_exact", "auto")}
 
 
-def test_reference_pass_tolerates_bank_charges_and_fuzzy_references() -> None:
+def test_a_partial_payment_is_one_invoice_against_the_exact_sum_of_its_lines() -> None:
+    invoice = {"kind": "invoice", "reference": "INV-7", "amount": D("100.01")}
     result = reconcile(
-        left({"id": "i1", "kind": "invoice", "amount": D(200), "reference": "INV-2024-0001"}),
+        left({"id": "i1", **invoice}, {"id": "i2", **invoice, "reference": "INV-8"}),
         right(
-            {
-                "id": "b1",
-                "amount": D("199.80"),
-                "reference": "inv 2024 0001 acme",
-                "date": DAY + timedelta(1),
-            }
+            {"id": "b1", "amount": D("60"), "reference": "INV-7", "date": DAY + timedelta(2)},
+            {"id": "b2", "amount": D("40.01"), "reference": "INV-7", "date": DAY + timedelta(20)},
+            {"id": "b3", "amount": D("60"), "reference": "INV-8"},
+            {"id": "b4", "amount": D("40"), "reference": "INV-8"},
+        ),
+        default_rules(),
+    )
+    rows = result.matches.to_pylist()
+    assert {(r["left_id"], r["right_id"], r["rule"]) for r in rows} == {
+        ("i1", "b1", "partial_payments"),
+        ("i1", "b2", "partial_payments"),
+    }
+    assert {r["match_id"] for r in rows} == {match_id(["b2", "b1"], ["i1"])}
+    assert {r["group_size"] for r in rows} == {2}
+    assert {r["amount_diff"] for r in rows} == {D(0)}
+    assert sorted(result.unmatched_left["id"].to_pylist()) == ["i2"]
+    assert sorted(result.unmatched_right["id"].to_pylist()) == ["b3", "b4"]
+
+
+def test_one_to_many_lines_must_all_fall_in_the_window() -> None:
+    rules = parse_rules(
+        'version = 1\n[[pass]]\nname = "parts"\nkind = "one_to_many"\n'
+        'keys = ["reference"]\ngroup_by = "reference"\ndate_window_days = 10'
+    )
+    lines = [{"id": "b1", "amount": D(60), "reference": "R"}, {"id": "b2", "amount": D(40)}]
+    late = right(lines[0], {**lines[1], "reference": "R", "date": DAY + timedelta(11)})
+    inside = right(lines[0], {**lines[1], "reference": "R", "date": DAY + timedelta(10)})
+    invoice = left({"id": "i1", "amount": D(100), "reference": "R"})
+    assert reconcile(invoice, late, rules).matches.num_rows == 0
+    assert reconcile(invoice, inside, rules).matches.num_rows == 2
+
+
+def test_bank_fee_pass_allows_a_shortfall_with_an_exact_reference_only() -> None:
+    result = reconcile(
+        left(
+            {"id": "i1", "kind": "invoice", "amount": D(200), "reference": "INV-1"},
+            {"id": "i2", "kind": "invoice", "amount": D(300), "reference": "INV-2"},
+            {"id": "i3", "kind": "invoice", "amount": D(400), "reference": "INV-3"},
+        ),
+        right(
+            {"id": "b1", "amount": D("197.5"), "reference": "INV-1", "date": DAY + timedelta(1)},
+            {"id": "b2", "amount": D("300.40"), "reference": "INV-2"},
+            {"id": "b3", "amount": D("399"), "reference": "PAYMENT INV-3"},
         ),
         default_rules(),
     )
     (row,) = result.matches.to_pylist()
-    assert row["rule"] == "reference_tolerant"
-    assert row["amount_diff"] == D("-0.2000")
-    assert 0.75 <= row["score"] < 1
+    assert (row["left_id"], row["right_id"], row["rule"]) == ("i1", "b1", "bank_fee")
+    assert row["amount_diff"] == D("-2.5")
+    expected = score(
+        amount_diff=D("-2.5"),
+        allowed=D("2.5"),
+        days_apart=1,
+        window_days=5,
+        text=1.0,
+        weights=Weights(),
+    )
+    assert row["score"] == pytest.approx(expected)
+    assert row["status"] == "suggested"  # the whole allowance taken: for a person to confirm
 
 
-def test_fx_pass_converts_with_the_rate_and_needs_one() -> None:
+def test_fuzzy_references_survive_typos_prefixes_and_truncation_at_the_same_amount() -> None:
+    refs = {
+        "typo": "INV2026-0028755",
+        "extra": "PAYMENT FOR INVOICE INV-2026-0031111 THANK YOU",
+        "cut": "FACTURE INV-2026-00415",
+        "other": "INV-2026-0099999",
+    }
+    ours = {
+        "typo": "INV-2026-0028755",
+        "extra": "INV-2026-0031111",
+        "cut": "INV-2026-0041519",
+        "other": "INV-2026-0012345",
+    }
     result = reconcile(
         left(
-            {
-                "id": "x1",
-                "amount": D(100),
-                "currency": "USD",
-                "reference": "PAY-77",
-                "fx_rate": D("0.92"),
-            },
-            {"id": "x2", "amount": D(100), "currency": "USD", "reference": "PAY-78"},
+            *(
+                {"id": f"i_{k}", "kind": "invoice", "amount": D(10 + i), "reference": ours[k]}
+                for i, k in enumerate(ours)
+            ),
+            {"id": "i_amount", "kind": "invoice", "amount": D("20.01"), "reference": "INV-9"},
         ),
         right(
-            {"id": "b1", "amount": D("92.50"), "reference": "PAY-77"},
+            *(
+                {"id": f"b_{k}", "amount": D(10 + i), "reference": refs[k]}
+                for i, k in enumerate(refs)
+            ),
+            {"id": "b_amount", "amount": D("20.02"), "reference": "INV 9"},
+        ),
+        default_rules(),
+    )
+    assert pairs(result) == {
+        ("i_typo", "b_typo", "reference_fuzzy", "auto"),
+        ("i_extra", "b_extra", "reference_fuzzy", "auto"),
+        ("i_cut", "b_cut", "reference_fuzzy", "auto"),
+    }
+
+
+def test_fx_pass_converts_with_the_rate_and_allows_the_spread_below_only() -> None:
+    fx = {"amount": D(100), "currency": "USD", "fx_rate": D("0.92")}
+    result = reconcile(
+        left(
+            {"id": "x1", **fx, "reference": "PAY-77"},
+            {"id": "x2", "amount": D(100), "currency": "USD", "reference": "PAY-78"},
+            {"id": "x3", **fx, "reference": "PAY-79"},
+        ),
+        right(
+            {"id": "b1", "amount": D("91.40"), "reference": "PAY-77"},
             {"id": "b2", "amount": D("92.50"), "reference": "PAY-78"},
+            {"id": "b3", "amount": D("92.50"), "reference": "PAY-79"},
         ),
         default_rules(),
     )
     assert pairs(result) == {("x1", "b1", "fx_converted", "auto")}
-    assert result.matches.to_pylist()[0]["amount_diff"] == D("0.5")
+    assert result.matches.to_pylist()[0]["amount_diff"] == D("-0.6")
     assert ("x2", "left", "currency", "b2") in reasons(result)
+    assert "x3" in result.unmatched_left["id"].to_pylist()
 
 
 def test_three_way_attaches_the_order_to_its_payments_match() -> None:
@@ -329,13 +445,14 @@ def test_a_given_connection_is_left_clean_and_progress_is_reported() -> None:
 
 @st.composite
 def datasets(draw: st.DrawFn) -> tuple[pa.Table, pa.Table]:
-    """Charges (some with end-to-end ids, some in payout groups with fees), bank lines with
-    noise in amount, date and reference, duplicates and strays."""
+    """Charges (some with end-to-end ids, some in payout groups with fees), invoices paid in
+    two parts (references shared between some), bank lines with noise in amount, date and
+    reference, duplicates and strays."""
     n = draw(st.integers(1, 12))
     lrows, rrows = [], []
     for i in range(n):
         cents = draw(st.integers(100, 5000))
-        shape = draw(st.sampled_from(["e2e", "ref", "group", "stray"]))
+        shape = draw(st.sampled_from(["e2e", "ref", "group", "partial", "stray"]))
         day = DAY + timedelta(draw(st.integers(0, 4)))
         if shape == "group":
             members = draw(st.integers(1, 3))
@@ -351,6 +468,22 @@ def datasets(draw: st.DrawFn) -> tuple[pa.Table, pa.Table]:
                 {"id": f"f{i}", "kind": "fee", "amount": -fee, "payout_ref": f"po{i}", "date": day}
             )
             rrows.append({"id": f"b{i}", "amount": total - fee, "date": day + timedelta(2)})
+            continue
+        if shape == "partial":
+            first = Decimal(draw(st.integers(1, cents - 1))) / 100
+            total = Decimal(cents) / 100
+            lrows.append(
+                {"id": f"c{i}", "kind": "invoice", "amount": total, "reference": f"P-{i % 3}"}
+            )
+            for j, part in enumerate((first, total - first)):
+                rrows.append(
+                    {
+                        "id": f"b{i}_{j}",
+                        "amount": part,
+                        "reference": f"P-{i % 3}",
+                        "date": day + timedelta(draw(st.integers(0, 25))),
+                    }
+                )
             continue
         amount = Decimal(cents) / 100
         lrows.append(
@@ -407,7 +540,7 @@ def _shuffled(t: pa.Table, seed: int) -> pa.Table:
     return t.take(pa.array(order, pa.int64()))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(data=datasets(), seed=st.integers(0, 2**16))
 def test_shuffling_either_side_gives_the_same_result(data: Any, seed: int) -> None:
     lt, rt = data
@@ -416,31 +549,35 @@ def test_shuffling_either_side_gives_the_same_result(data: Any, seed: int) -> No
     assert _canonical(reconcile(_shuffled(lt, seed), _shuffled(rt, seed + 1), rules)) == base
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(data=datasets())
 def test_no_record_is_matched_twice_and_group_sums_are_exact(data: Any) -> None:
     lt, rt = data
     rules = default_rules()
     result = reconcile(lt, rt, rules)
     rows = result.matches.to_pylist()
-    left_ids = [r["left_id"] for r in rows]
-    assert len(left_ids) == len(set(left_ids))
-    match_of_right: dict[str, set[str]] = defaultdict(set)
+    match_of: dict[str, set[str]] = defaultdict(set)
     for r in rows:
-        match_of_right[r["right_id"]].add(r["match_id"])
-    assert all(len(ids) == 1 for ids in match_of_right.values())
+        match_of["left " + r["left_id"]].add(r["match_id"])
+        match_of["right " + r["right_id"]].add(r["match_id"])
+    assert all(len(ids) == 1 for ids in match_of.values())
+    assert len({(r["left_id"], r["right_id"]) for r in rows}) == len(rows)
+    left_ids = {r["left_id"] for r in rows}
     unmatched = set(result.unmatched_left["id"].to_pylist())
     assert unmatched.isdisjoint(left_ids)
     assert len(unmatched) + len(left_ids) == lt.num_rows
     amounts = {r["id"]: r["amount"] for r in lt.to_pylist()}
     bank = {r["id"]: r["amount"] for r in rt.to_pylist()}
+    kind = {p.name: p.kind for p in rules.passes}
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
-        if r["rule"] == "payout_components":
+        if kind[r["rule"]] in (PassKind.MANY_TO_ONE, PassKind.ONE_TO_MANY):
             groups[r["match_id"]].append(r)
-    component_pass = next(p for p in rules.passes if p.name == "payout_components")
     for members in groups.values():
-        total = sum((amounts[m["left_id"]] for m in members), Decimal(0))
-        target = bank[members[0]["right_id"]]
-        assert abs(target - total) <= component_pass.amount_absolute
-        assert members[0]["amount_diff"] == target - total
+        lefts = {m["left_id"] for m in members}
+        rights = {m["right_id"] for m in members}
+        assert len(lefts) == 1 or len(rights) == 1
+        total = sum((amounts[i] for i in lefts), Decimal(0))
+        target = sum((bank[i] for i in rights), Decimal(0))
+        assert target == total  # both group passes of the default rules are exact
+        assert {m["amount_diff"] for m in members} == {target - total}

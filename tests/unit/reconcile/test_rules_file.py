@@ -27,13 +27,21 @@ def test_default_rules_have_the_documented_passes() -> None:
         "end_to_end_exact",
         "payout_exact",
         "payout_components",
-        "reference_tolerant",
+        "reference_exact",
+        "partial_payments",
+        "bank_fee",
         "fx_converted",
+        "reference_fuzzy",
+        "payout_by_amount",
         "order_payment_bank",
     ]
     kinds = [p.kind for p in rules.passes]
-    assert kinds.count(PassKind.MANY_TO_ONE) == 1
+    assert kinds.count(PassKind.MANY_TO_ONE) == 2
+    assert kinds.count(PassKind.ONE_TO_MANY) == 1
     assert kinds[-1] is PassKind.THREE_WAY
+    fee = rules.passes[5]
+    assert (fee.fee_absolute, fee.fee_percent) == (Decimal("2.50"), Decimal(0))
+    assert not any(k.is_amount_block for k in fee.keys)
 
 
 def test_decimals_are_read_exactly_and_keys_parsed() -> None:
@@ -45,6 +53,21 @@ def test_decimals_are_read_exactly_and_keys_parsed() -> None:
     assert p.keys[1].is_amount_block
     assert p.kind is PassKind.ONE_TO_ONE
     assert p.reference_min == 85.0
+
+
+def test_new_fields_are_read_and_the_in_key_parsed() -> None:
+    rules = parse_rules(
+        "version = 1\n[[pass]]\nname = 'parts'\nkind = 'one_to_many'\n"
+        "keys = ['payout_ref in reference', 'reference']\ngroup_by = 'reference'\n"
+        "fee_absolute = 2.5\nfee_percent = 1\nnormalize = 'alnum'\nscorer = 'partial_ratio'"
+    )
+    (p,) = rules.passes
+    assert p.kind is PassKind.ONE_TO_MANY
+    assert p.keys[0] == Key("payout_ref", "reference", in_text=True)
+    assert str(p.keys[0]) == "payout_ref in reference"
+    assert not p.keys[1].in_text
+    assert (p.fee_absolute, p.fee_percent) == (Decimal("2.5"), Decimal(1))
+    assert (p.group_by, p.normalize, p.scorer) == ("reference", "alnum", "partial_ratio")
 
 
 def test_load_rules_reads_a_file(tmp_path: Path) -> None:
@@ -71,9 +94,35 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
             "unknown keys colour",
         ),
         (
-            "version = 1\n[[pass]]\nname='a'\nkeys=['reference']\nkind='one_to_many'",
+            "version = 1\n[[pass]]\nname='a'\nkeys=['reference']\nkind='one_to_two'",
             "pass 'a'.kind",
             "must be one of",
+        ),
+        (
+            "version = 1\n[[pass]]\nname='a'\nkeys=['reference']\nkind='one_to_many'\n"
+            "group_by='payment_ref'",
+            "pass 'a'",
+            "group_by must be one of end_to_end, reference, payout_ref, name",
+        ),
+        (
+            "version = 1\n[[pass]]\nname='a'\nkeys=['payout_ref in iban']",
+            "pass 'a'.keys",
+            "LEFT_FIELD in RIGHT_FIELD",
+        ),
+        (
+            "version = 1\n[[pass]]\nname='a'\nkeys=['reference']\nfee_percent=101",
+            "pass 'a'",
+            "fee_percent must be between 0 and 100",
+        ),
+        (
+            "version = 1\n[[pass]]\nname='a'\nkeys=['reference']\nfee_absolute=-0.5",
+            "pass 'a'",
+            "fee_absolute must be a finite amount",
+        ),
+        (
+            "version = 1\n[[pass]]\nname='a'\nkeys=['reference']\nnormalize='soundex'",
+            "pass 'a'",
+            "normalize must be one of words, alnum",
         ),
         (
             "version = 1\n[[pass]]\nname='a'\nkeys=['reference']\nauto_threshold=0.5\n"

@@ -5,8 +5,10 @@ Each pass works on the records no earlier pass matched:
 1. **Candidates.** For every identifier key, an equi-join of left and right on that key; for the
    ``amount`` key a blocking join on (currency, amount band, date band), the left row probing
    every band its tolerance and window reach, then the exact DECIMAL tolerance and date window as
-   a filter. A many-to-one pass first groups the left rows (``GROUP BY group_by``, exact DECIMAL
-   sums) and treats each group as one left row.
+   a filter; an ``in`` key joins the left value to the words of the right text. A many-to-one
+   pass first groups the left rows (``GROUP BY group_by``, exact DECIMAL sums) and treats each
+   group as one left row; a one-to-many pass does the same with the right rows. The joins
+   write the candidate rows directly (amount difference, allowance, days, texts).
 2. **Fuzzy text** (RapidFuzz, pairwise, in C++ threads) only on the candidate pairs the amount
    block found, never across the sides.
 3. **Score** (:mod:`recoup.domain.reconcile.model`) and thresholds.
@@ -31,6 +33,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process, utils
 
 from recoup.domain import ids
@@ -194,10 +197,14 @@ def _kinds(rule: Pass) -> str:
 
 def _left_rows(rule: Pass) -> str:
     """SQL for the pass's left units: gid, eamt (amount in the right's money), currency
-    (NULL when an FX rate converts it), date_lo/date_hi, allowed, k0.., reference, name."""
+    (NULL when an FX rate converts it), date_lo/date_hi, allow_hi (how much more the right may
+    carry), allow_lo (how much less: the tolerance plus the fee allowance), k0.., reference,
+    name."""
     keys = list(rule.keys)
     fraction = decimal_literal(rule.amount_percent / 100, 38, 12)
     absolute = decimal_literal(rule.amount_absolute, 38, 12)
+    fee_fraction = decimal_literal((rule.amount_percent + rule.fee_percent) / 100, 38, 12)
+    fee_absolute = decimal_literal(rule.amount_absolute + rule.fee_absolute, 38, 12)
     if rule.kind is PassKind.MANY_TO_ONE:
         g = rule.group_by
 
@@ -236,88 +243,171 @@ def _left_rows(rule: Pass) -> str:
             f"FROM recon_open_left WHERE kind IN ({_kinds(rule)})"
             + (" AND fx_rate IS NOT NULL" if rule.allow_fx else "")
         )
+    magnitude = "CAST(abs(eamt) AS DECIMAL(38,4))"
     return (
-        f"SELECT *, {absolute} + {fraction} * CAST(abs(eamt) AS DECIMAL(38,4)) AS allowed "
-        f"FROM ({units})"
+        f"SELECT *, {absolute} + {fraction} * {magnitude} AS allow_hi, "
+        f"{fee_absolute} + {fee_fraction} * {magnitude} AS allow_lo FROM ({units})"
     )
+
+
+_RIGHT_TEXT = ("reference", "name", "end_to_end", "payout_ref")
+
+
+def _right_rows(rule: Pass) -> str:
+    """SQL for the pass's right units: rid, amount, currency, date_lo/date_hi and the text
+    fields. A one-to-many pass groups the open right rows by ``group_by`` (two rows or more,
+    one currency, exact DECIMAL sum); a field is kept when the group agrees on it."""
+    if rule.kind is not PassKind.ONE_TO_MANY:
+        return (
+            "SELECT id AS rid, id, amount, currency, date AS date_lo, date AS date_hi, "
+            f"{', '.join(_RIGHT_TEXT)} FROM recon_open_right"
+        )
+    g = rule.group_by
+    text = ", ".join(
+        c if c == g else f"CASE WHEN count(DISTINCT {c}) = 1 THEN min({c}) END AS {c}"
+        for c in _RIGHT_TEXT
+    )
+    return (
+        f"SELECT {g} AS rid, {g} AS id, CAST(sum(amount) AS DECIMAL(18,4)) AS amount, "
+        f"min(currency) AS currency, min(date) AS date_lo, max(date) AS date_hi, {text} "
+        f"FROM recon_open_right WHERE {g} IS NOT NULL GROUP BY {g} "
+        "HAVING count(*) >= 2 AND count(DISTINCT currency) = 1"
+    )
+
+
+_CANDIDATE = (
+    "l.gid, r.rid, %s AS via_key, r.amount - l.eamt AS diff, "
+    "CASE WHEN r.amount < l.eamt THEN l.allow_lo ELSE l.allow_hi END AS allowed, "
+    "CASE WHEN r.date_hi < l.date_lo THEN l.date_lo - r.date_hi "
+    "WHEN r.date_lo > l.date_hi THEN r.date_lo - l.date_hi ELSE 0 END AS days, "
+    "{lref} AS lref, {rref} AS rref, {lname} AS lname, {rname} AS rname"
+)
+"""The columns of a candidate pair (``%s``: whether an identifier key found it; the text
+placeholders are filled by :func:`_candidate_columns`)."""
+
+
+def _candidate_columns(rule: Pass) -> str:
+    """:data:`_CANDIDATE` with the texts the pass compares, NULL for the others (a candidate
+    table of millions of pairs need not carry texts nobody reads)."""
+    none = "CAST(NULL AS VARCHAR)"
+    ref = rule.reference_min is not None
+    name = rule.name_min is not None
+    return _CANDIDATE.format(
+        lref="l.reference" if ref else none,
+        rref="r.reference" if ref else none,
+        lname="l.name" if name else none,
+        rname="r.name" if name else none,
+    )
+
+
+WORD_SPLIT = "[^A-Za-z0-9_-]+"
+"""Where a right text is cut into the words an ``in`` key compares (docs/reconcile.md)."""
 
 
 def _pass(con: duckdb.DuckDBPyConnection, rule: Pass) -> dict[str, Any]:
     w = rule.date_window_days
     con.execute(f"CREATE OR REPLACE TEMP TABLE recon_l AS {_left_rows(rule)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW recon_r AS {_right_rows(rule)}")
+    if rule.kind is PassKind.ONE_TO_MANY:  # grouped once, not at every reference
+        con.execute("CREATE OR REPLACE TEMP TABLE recon_r_units AS SELECT * FROM recon_r")
+        con.execute("CREATE OR REPLACE TEMP VIEW recon_r AS SELECT * FROM recon_r_units")
     residual = (
         "(l.currency IS NULL OR l.currency = r.currency) "
-        "AND abs(r.amount - l.eamt) <= l.allowed "
-        f"AND r.date BETWEEN l.date_lo - {w} AND l.date_hi + {w}"
+        "AND r.amount - l.eamt BETWEEN -l.allow_lo AND l.allow_hi "
+        f"AND r.date_lo >= l.date_lo - {w} AND r.date_hi <= l.date_hi + {w}"
     )
     # Keys are fallbacks: a left unit tries the next key only when the earlier ones found no
-    # candidate within tolerance (this also keeps the amount block to the few left over).
+    # candidate within tolerance (this also keeps the amount block to the few left over). The
+    # candidate rows are built by the joins themselves: a pair comes from one key only (a later
+    # key sees only the units without candidates) and the band join finds each pair once.
+    candidate = _candidate_columns(rule)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE recon_pairs (gid VARCHAR, rid VARCHAR, via_key BOOLEAN)"
+        "CREATE OR REPLACE TEMP TABLE recon_cand AS SELECT "
+        f"{candidate % 'TRUE'} FROM recon_l l, recon_r r LIMIT 0"
     )
     for i, key in enumerate(rule.keys):
+        rest = "l.gid NOT IN (SELECT gid FROM recon_cand)" if i else "TRUE"
         if key.is_amount_block:
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE recon_l_rest AS SELECT * FROM recon_l "
-                "WHERE gid NOT IN (SELECT gid FROM recon_pairs)"
+                f"CREATE OR REPLACE TEMP TABLE recon_l_rest AS SELECT * FROM recon_l l WHERE {rest}"
             )
-            pairs = _band_pairs(con, "recon_l_rest", "recon_open_right", w, residual)
-            con.execute(f"INSERT INTO recon_pairs SELECT gid, rid, FALSE FROM ({pairs})")
+            band = _band_pairs(con, "recon_l_rest", "recon_r", w, residual, candidate % "FALSE")
+            con.execute(f"INSERT INTO recon_cand {band}")
             continue
+        if key.in_text:
+            source = (
+                f"(SELECT DISTINCT rid AS wid, word FROM (SELECT rid, unnest("
+                f"regexp_split_to_array({key.right_field}, '{WORD_SPLIT}')) AS word "
+                f"FROM recon_r WHERE {key.right_field} IS NOT NULL)) t "
+                f"JOIN recon_l l ON l.k{i} = t.word JOIN recon_r r ON r.rid = t.wid"
+            )
+        else:
+            source = f"recon_l l JOIN recon_r r ON l.k{i} = r.{key.right_field}"
         con.execute(
-            f"INSERT INTO recon_pairs SELECT l.gid, r.id, TRUE FROM recon_l l "
-            f"JOIN recon_open_right r ON l.k{i} = r.{key.right_field} WHERE {residual} "
-            + ("AND l.gid NOT IN (SELECT gid FROM recon_pairs)" if i else "")
+            f"INSERT INTO recon_cand SELECT {candidate % 'TRUE'} FROM {source} "
+            f"WHERE {residual} AND {rest}"
         )
-    union = "SELECT DISTINCT gid, rid, via_key FROM recon_pairs"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE recon_cand AS
-        SELECT c.gid, c.rid, c.via_key, r.amount - l.eamt AS diff, l.allowed,
-               CASE WHEN r.date < l.date_lo THEN l.date_lo - r.date
-                    WHEN r.date > l.date_hi THEN r.date - l.date_hi ELSE 0 END AS days,
-               l.reference AS lref, r.reference AS rref, l.name AS lname, r.name AS rname
-        FROM ({union}) c JOIN recon_l l USING (gid) JOIN recon_open_right r ON r.id = c.rid
-    """)
     candidates = _count(con, "recon_cand")
     _score(con, rule)
-    chosen = _resolve(con)
+    _resolve(con)
     _record(con, rule)
+    (matched_left, matched_right) = _one(
+        con,
+        "SELECT count(DISTINCT left_id), count(DISTINCT right_id) FROM recon_matches "
+        f"WHERE rule = '{_q(rule.name)}'",
+    )
     return {
         "candidates": candidates,
-        "matched_right": chosen,
-        "matched_left": _count(con, f"recon_matches WHERE rule = '{_q(rule.name)}'"),
+        "matched_right": int(matched_right),
+        "matched_left": int(matched_left),
     }
 
 
 def _band_pairs(
-    con: duckdb.DuckDBPyConnection, left_rel: str, right_rel: str, window: int, residual: str
+    con: duckdb.DuckDBPyConnection,
+    left_rel: str,
+    right_rel: str,
+    window: int,
+    residual: str,
+    select: str = "l.gid, r.rid",
 ) -> str:
     """SQL for the (gid, rid) pairs of ``left_rel`` units (gid, eamt, currency, date_lo,
-    date_hi, allowed) and ``right_rel`` rows within tolerance and window, by blocking on
-    (amount band, date band[, currency]). Each left unit probes every band its tolerance and
-    window reach; the band functions are monotone, so no pair within tolerance is lost, and the
-    exact DECIMAL filter ``residual`` (aliases l, r) runs on the blocked pairs only."""
-    (median,) = _one(con, f"SELECT median(allowed) FROM {left_rel}")
-    allowed = Decimal(median) if median is not None else Decimal(0)
-    width = max(int(allowed * 20000) + 1, 100)  # band in 1/10000 units: twice the median reach
+    date_hi, allow_lo, allow_hi) and ``right_rel`` units (rid, amount, currency, date_lo,
+    date_hi) within tolerance and window, by blocking on (amount band, date band[, currency]).
+    Each left unit probes every band its tolerance and window reach; the band functions are
+    monotone, so no pair within tolerance is lost, and the exact DECIMAL filter ``residual``
+    (aliases l, r) runs on the blocked pairs only."""
+    (median,) = _one(con, f"SELECT median(allow_lo + allow_hi) FROM {left_rel}")
+    reach = Decimal(median) if median is not None else Decimal(0)
+    width = max(int(reach * 10000) + 1, 100)  # band in 1/10000 units: the median reach
     wd = 2 * window + 1
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE recon_rb AS
-        SELECT id AS rid, CAST(amount * 10000 AS BIGINT) // {width} AS ab,
-               (date - DATE '1970-01-01') // {wd} AS db, currency, amount, date FROM {right_rel}
+        SELECT *, CAST(amount * 10000 AS BIGINT) // {width} AS ab,
+               (date_lo - DATE '1970-01-01') // {wd} AS db
+        FROM {right_rel}
     """)
     return f"""
-        SELECT l.gid, r.rid
+        SELECT {select}
         FROM (SELECT *, unnest(range((date_lo - {window} - DATE '1970-01-01') // {wd},
                                      (date_hi + {window} - DATE '1970-01-01') // {wd} + 1)) AS db
-              FROM (SELECT gid, currency, date_lo, date_hi, eamt, allowed,
-                           unnest(range(CAST((eamt - allowed) * 10000 AS BIGINT) // {width},
-                                        CAST((eamt + allowed) * 10000 AS BIGINT) // {width} + 1))
+              FROM (SELECT *,
+                           unnest(range(CAST((eamt - allow_lo) * 10000 AS BIGINT) // {width},
+                                        CAST((eamt + allow_hi) * 10000 AS BIGINT) // {width} + 1))
                            AS ab FROM {left_rel})) l
         JOIN recon_rb r ON r.ab = l.ab AND r.db = l.db
              AND (l.currency IS NULL OR r.currency = l.currency)
         WHERE {residual}
     """
+
+
+def _prepared(texts: pa.ChunkedArray, normalize: str) -> tuple[list[str], Any]:
+    """The texts as the scorer should see them, and the processor to give RapidFuzz."""
+    filled = texts.fill_null("")
+    if normalize == "alnum":
+        kept = pc.utf8_lower(pc.replace_substring_regex(filled, r"[^\pL\pN]+", ""))
+        return kept.to_pylist(), None
+    return filled.to_pylist(), utils.default_process
 
 
 def _similarity(con: duckdb.DuckDBPyConnection, rule: Pass) -> str:
@@ -335,10 +425,10 @@ def _similarity(con: duckdb.DuckDBPyConnection, rule: Pass) -> str:
     ):
         if minimum is None:
             continue
-        left_text = pairs[a].fill_null("").to_pylist()
-        right_text = pairs[b].fill_null("").to_pylist()
+        left_text, processor = _prepared(pairs[a], rule.normalize)
+        right_text, _ = _prepared(pairs[b], rule.normalize)
         values = process.cpdist(
-            left_text, right_text, scorer=scorer, processor=utils.default_process, workers=-1
+            left_text, right_text, scorer=scorer, processor=processor, workers=-1
         )
         absent = np.asarray(pairs[a].is_null()) | np.asarray(pairs[b].is_null())
         sims[label] = pa.array(np.where(absent, 0.0, np.asarray(values, dtype=np.float64)))
@@ -412,6 +502,17 @@ def _record(con: duckdb.DuckDBPyConnection, rule: Pass) -> None:
                            FROM mem GROUP BY gid)
             SELECT mem.left_id, mem.rid, mem.score, mem.diff, names.name
             FROM mem JOIN names USING (gid)
+        """
+    elif rule.kind is PassKind.ONE_TO_MANY:
+        rows = f"""
+            WITH mem AS (SELECT o.id AS right_id, c.* FROM recon_chosen c JOIN recon_open_right o
+                         ON o.{rule.group_by} = c.rid),
+                 names AS (SELECT rid, '{MATCH_ID_PREFIX}' || chr(31)
+                                  || string_agg(right_id, chr(30) ORDER BY right_id) || chr(31)
+                                  || any_value(gid) AS name
+                           FROM mem GROUP BY rid)
+            SELECT mem.gid AS left_id, mem.right_id AS rid, mem.score, mem.diff, names.name
+            FROM mem JOIN names USING (rid)
         """
     else:
         rows = (
@@ -505,14 +606,19 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
     amount, closest date, smallest id); ``expected`` is always the left value and ``actual``
     the right one. An unmatched record with a twin on its own side is a ``duplicate``."""
     flat = [p for p in rules.passes if p.kind is not PassKind.THREE_WAY]
-    absolute = max((p.amount_absolute for p in flat), default=Decimal(0))
-    percent = max((p.amount_percent for p in flat), default=Decimal(0))
+    absolute = max((p.amount_absolute + p.fee_absolute for p in flat), default=Decimal(0))
+    percent = max((p.amount_percent + p.fee_percent for p in flat), default=Decimal(0))
     window = max(p.date_window_days for p in rules.passes)
     search = window + BREAK_SEARCH_EXTRA_DAYS
     mins = [p.reference_min for p in rules.passes if p.reference_min is not None]
     ref_min = min(mins) if mins else DEFAULT_REFERENCE_MIN
     keys = sorted(
-        {(k.left_field, k.right_field) for p in flat for k in p.keys if not k.is_amount_block}
+        {
+            (k.left_field, k.right_field)
+            for p in flat
+            for k in p.keys
+            if not k.is_amount_block and not k.in_text
+        }
     )
     for side, column in (("left", "left_id"), ("right", "right_id")):
         con.execute(f"""
@@ -538,14 +644,20 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
                * CAST(abs({converted}) AS DECIMAL(38,4)) AS allowed
         FROM recon_open_left
     """)
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW recon_bl_units AS "
+        "SELECT *, allowed AS allow_lo, allowed AS allow_hi FROM recon_bl"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW recon_br_units AS SELECT id AS rid, amount, currency, "
+        "date AS date_lo, date AS date_hi FROM recon_open_right"
+    )
     residual = (
         "(l.currency IS NULL OR l.currency = r.currency) AND abs(r.amount - l.eamt) <= "
-        f"l.allowed AND r.date BETWEEN l.date_lo - {search} AND l.date_hi + {search}"
+        f"l.allow_hi AND r.date_lo BETWEEN l.date_lo - {search} AND l.date_hi + {search}"
     )
-    sources = [
-        f"SELECT gid AS lid, rid, FALSE AS via_key FROM "
-        f"({_band_pairs(con, 'recon_bl', 'recon_open_right', search, residual)})"
-    ]
+    band = _band_pairs(con, "recon_bl_units", "recon_br_units", search, residual)
+    sources = [f"SELECT gid AS lid, rid, FALSE AS via_key FROM ({band})"]
     sources += [
         f"SELECT l.id, r.id, TRUE FROM recon_open_left l JOIN recon_open_right r ON l.{lf} = r.{rf}"
         for lf, rf in keys

@@ -4,8 +4,9 @@
 
     [[pass]]
     name = "end_to_end"
-    kind = "one_to_one"              # one_to_one | many_to_one | three_way
+    kind = "one_to_one"              # one_to_one | many_to_one | one_to_many | three_way
     keys = ["end_to_end"]            # tried in order; "a=b" compares left a with right b;
+                                     # "a in b": left a is a word of right b;
                                      # "amount" blocks on currency, amount band and date window
     amount_absolute = 0              # decimals are read exactly (never as binary floats)
     amount_percent = 0
@@ -33,11 +34,14 @@ _PASS_FIELDS = {
     "keys",
     "amount_absolute",
     "amount_percent",
+    "fee_absolute",
+    "fee_percent",
     "date_window_days",
     "allow_fx",
     "reference_min",
     "name_min",
     "scorer",
+    "normalize",
     "auto_threshold",
     "suggest_threshold",
     "left_kinds",
@@ -110,7 +114,7 @@ def _pass(source: str, index: int, body: Any) -> Pass:
         args["keys"] = tuple(Key.parse(k, three_way=kind is PassKind.THREE_WAY) for k in keys)
     except ConfigurationError as exc:
         _fail(source, f"{label}.keys", exc.message)
-    for field in ("amount_absolute", "amount_percent"):
+    for field in ("amount_absolute", "amount_percent", "fee_absolute", "fee_percent"):
         if field in body:
             args[field] = _decimal(source, f"{label}.{field}", body[field])
     if "date_window_days" in body:
@@ -125,7 +129,7 @@ def _pass(source: str, index: int, body: Any) -> Pass:
     for field in ("reference_min", "name_min", "auto_threshold", "suggest_threshold"):
         if field in body:
             args[field] = _number(source, f"{label}.{field}", body[field])
-    for field in ("scorer", "group_by"):
+    for field in ("scorer", "normalize", "group_by"):
         if field in body:
             if not isinstance(body[field], str):
                 _fail(source, f"{label}.{field}", "must be a string")

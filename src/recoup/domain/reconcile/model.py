@@ -6,7 +6,8 @@ the definition it must agree with (a unit test holds the two equal on examples).
 Score of a candidate pair, from 0 to 1 (weights from the pass, :class:`Weights`)::
 
     amount = 1 - 0.5 * |diff| / allowed     (1 when diff = 0; 0.5 at the tolerance edge;
-                                              allowed = absolute + percent/100 * |left amount|)
+                                              allowed = absolute + percent/100 * |left amount|,
+                                              plus the fee allowance when the right is lower)
     date   = 1 - 0.5 * |days| / (window + 1)
     text   = 1 when an identifier key joined the pair, else the mean of the configured fuzzy
              similarities (reference, name) / 100
@@ -62,10 +63,16 @@ class Side(StrEnum):
     RIGHT = "right"
 
 
-def match_id(right_id: str, left_ids: Iterable[str]) -> str:
-    """The id of the match of ``right_id`` with ``left_ids``: the same records always give the
-    same id, whatever their order. A three-way order joins its payment's match and its id."""
-    return derived_id(MATCH_ID_PREFIX, right_id, *sorted(left_ids))
+RIGHT_IDS_SEPARATOR = "\x1e"
+"""Joins the sorted right ids of a one-to-many match into the first part of its id."""
+
+
+def match_id(right_ids: str | Iterable[str], left_ids: Iterable[str]) -> str:
+    """The id of the match of the bank line ``right_ids`` (or of several, one-to-many) with
+    ``left_ids``: the same records always give the same id, whatever their order. A three-way
+    order joins its payment's match and its id."""
+    right = right_ids if isinstance(right_ids, str) else RIGHT_IDS_SEPARATOR.join(sorted(right_ids))
+    return derived_id(MATCH_ID_PREFIX, right, *sorted(left_ids))
 
 
 def status_for(score: float, *, auto_threshold: float, suggest_threshold: float) -> str | None:
@@ -77,9 +84,21 @@ def status_for(score: float, *, auto_threshold: float, suggest_threshold: float)
     return None
 
 
-def allowed_difference(left_amount: Decimal, absolute: Decimal, percent: Decimal) -> Decimal:
-    """The largest |right - left| a pass accepts for ``left_amount`` (exact Decimal)."""
-    return absolute + percent / 100 * abs(left_amount)
+def allowed_difference(
+    left_amount: Decimal,
+    absolute: Decimal,
+    percent: Decimal,
+    *,
+    fee_absolute: Decimal = Decimal(0),
+    fee_percent: Decimal = Decimal(0),
+    right_is_lower: bool = False,
+) -> Decimal:
+    """The largest |right - left| a pass accepts for ``left_amount`` (exact Decimal); a right
+    amount lower than the left one may also be short by the fee allowance."""
+    allowed = absolute + percent / 100 * abs(left_amount)
+    if right_is_lower:
+        allowed += fee_absolute + fee_percent / 100 * abs(left_amount)
+    return allowed
 
 
 def score(
@@ -109,6 +128,7 @@ __all__ = [
     "BREAK_SEARCH_EXTRA_DAYS",
     "DEFAULT_REFERENCE_MIN",
     "MATCH_ID_PREFIX",
+    "RIGHT_IDS_SEPARATOR",
     "BreakReason",
     "MatchStatus",
     "Side",

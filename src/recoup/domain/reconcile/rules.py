@@ -4,8 +4,9 @@ A pass says how candidates are found (``keys``: identifiers compared for equalit
 order, or ``"amount"`` to block on currency, amount band and date window when no identifier is
 shared), how far they may differ (amount tolerance, date window, currency or FX), how sure the
 engine must be (fuzzy minimums and the two thresholds), and its shape (``one_to_one``,
-``many_to_one`` a group of left records against one right record, ``three_way`` an order
-attached through its payment to the payment's bank line).
+``many_to_one`` a group of left records against one right record, ``one_to_many`` one left
+record paid by a group of right records, ``three_way`` an order attached through its payment to
+the payment's bank line).
 
 Passes run in order over the records earlier passes left unmatched, so the strict passes go
 first: a strict pass that matches nothing costs little, a loose pass that runs first steals
@@ -31,21 +32,31 @@ AMOUNT_BLOCK = "amount"
 
 SCORERS = ("ratio", "partial_ratio", "token_sort_ratio", "token_set_ratio")
 """RapidFuzz scorers a pass may name; each returns a similarity from 0 to 100."""
+NORMALIZERS = ("words", "alnum")
+"""How text is prepared before a fuzzy comparison: ``words`` lower-cases it and turns every
+other character than a letter or digit into a space (RapidFuzz's default processing);
+``alnum`` lower-cases it and keeps letters and digits only, so ``INV-2026-0042``,
+``INV2026 0042`` and ``inv 2026-0042`` compare equal."""
 
 
 class PassKind(StrEnum):
     ONE_TO_ONE = "one_to_one"
     MANY_TO_ONE = "many_to_one"
+    ONE_TO_MANY = "one_to_many"
     THREE_WAY = "three_way"
 
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    """Equality of ``left_field`` and ``right_field`` (``"payment_ref=reference"``), or the
+    """Equality of ``left_field`` and ``right_field`` (``"payment_ref=reference"``), the left
+    value as a word of the right text (``"payout_ref in reference"``, ``in_text``), or the
     amount block. In a three-way pass ``right_field`` is a field of the payment record."""
 
     left_field: str
     right_field: str
+    in_text: bool = False
+    """The left value must be one of the words of the right field (words are split at every
+    character other than a letter, a digit, ``_`` or ``-``), compared exactly."""
 
     @property
     def is_amount_block(self) -> bool:
@@ -53,6 +64,15 @@ class Key:
 
     @classmethod
     def parse(cls, text: str, *, three_way: bool = False) -> Key:
+        words = text.split()
+        if len(words) == 3 and words[1] == "in" and not three_way:
+            left, right = words[0], words[2]
+            if left not in LEFT_KEY_FIELDS or right not in RIGHT_KEY_FIELDS:
+                raise ConfigurationError(
+                    f"key {text!r}: expected LEFT_FIELD in RIGHT_FIELD with fields from "
+                    f"{', '.join(LEFT_KEY_FIELDS)} (right side: {', '.join(RIGHT_KEY_FIELDS)})"
+                )
+            return cls(left, right, in_text=True)
         left, _, right = text.partition("=")
         left, right = left.strip(), (right.strip() or left.strip())
         if left == AMOUNT_BLOCK and right == AMOUNT_BLOCK and not three_way:
@@ -67,6 +87,8 @@ class Key:
         return cls(left, right)
 
     def __str__(self) -> str:
+        if self.in_text:
+            return f"{self.left_field} in {self.right_field}"
         if self.is_amount_block or self.left_field == self.right_field:
             return self.left_field
         return f"{self.left_field}={self.right_field}"
@@ -88,17 +110,24 @@ class Pass:
     keys: tuple[Key, ...]
     amount_absolute: Decimal = Decimal(0)
     amount_percent: Decimal = Decimal(0)
+    fee_absolute: Decimal = Decimal(0)
+    """The right amount may also fall short of the left one (be lower, signed) by up to
+    ``fee_absolute + fee_percent/100 * |left|`` on top of the symmetric tolerance: a bank fee
+    deducted from a transfer, an FX spread."""
+    fee_percent: Decimal = Decimal(0)
     date_window_days: int = 0
     allow_fx: bool = False
     reference_min: float | None = None
     name_min: float | None = None
     scorer: str = "token_set_ratio"
+    normalize: str = "words"
+    """How text is prepared for the scorer: one of :data:`NORMALIZERS`."""
     auto_threshold: float = 0.9
     suggest_threshold: float = 0.7
     left_kinds: tuple[str, ...] = ()
     """Left kinds this pass considers; empty means every kind except ``order``."""
     group_by: str = "payout_ref"
-    """many_to_one: the left field that names the group."""
+    """many_to_one: the left field that names the group; one_to_many: the right field."""
     payment_kinds: tuple[str, ...] = ("charge", "invoice")
     """three_way: the kinds of left record an order's payment may be."""
     weights: Weights = field(default_factory=Weights)
@@ -109,10 +138,18 @@ class Pass:
             raise ConfigurationError("a pass needs a non-empty name")
         if not self.keys:
             raise ConfigurationError(f"{where}: keys must name at least one key")
-        if self.amount_absolute < 0 or not self.amount_absolute.is_finite():
-            raise ConfigurationError(f"{where}: amount_absolute must be a finite amount >= 0")
-        if not Decimal(0) <= self.amount_percent <= Decimal(100):
-            raise ConfigurationError(f"{where}: amount_percent must be between 0 and 100")
+        for label, amount in (
+            ("amount_absolute", self.amount_absolute),
+            ("fee_absolute", self.fee_absolute),
+        ):
+            if amount < 0 or not amount.is_finite():
+                raise ConfigurationError(f"{where}: {label} must be a finite amount >= 0")
+        for label, percent in (
+            ("amount_percent", self.amount_percent),
+            ("fee_percent", self.fee_percent),
+        ):
+            if not Decimal(0) <= percent <= Decimal(100):
+                raise ConfigurationError(f"{where}: {label} must be between 0 and 100")
         if not 0 <= self.date_window_days <= 366:
             raise ConfigurationError(f"{where}: date_window_days must be between 0 and 366")
         for label, minimum in (("reference_min", self.reference_min), ("name_min", self.name_min)):
@@ -120,6 +157,8 @@ class Pass:
                 raise ConfigurationError(f"{where}: {label} must be between 0 and 100")
         if self.scorer not in SCORERS:
             raise ConfigurationError(f"{where}: scorer must be one of {', '.join(SCORERS)}")
+        if self.normalize not in NORMALIZERS:
+            raise ConfigurationError(f"{where}: normalize must be one of {', '.join(NORMALIZERS)}")
         if not 0 <= self.suggest_threshold <= self.auto_threshold <= 1:
             raise ConfigurationError(
                 f"{where}: thresholds must satisfy 0 <= suggest_threshold <= auto_threshold <= 1"
@@ -132,10 +171,11 @@ class Pass:
             )
         if set(self.payment_kinds) - set(LEFT_KINDS) or "order" in self.payment_kinds:
             raise ConfigurationError(f"{where}: payment_kinds must be left kinds other than order")
-        if self.group_by not in LEFT_KEY_FIELDS or self.group_by == "id":
+        group_fields = RIGHT_KEY_FIELDS if self.kind is PassKind.ONE_TO_MANY else LEFT_KEY_FIELDS
+        if self.group_by not in group_fields or self.group_by == "id":
             raise ConfigurationError(
                 f"{where}: group_by must be one of "
-                f"{', '.join(f for f in LEFT_KEY_FIELDS if f != 'id')}"
+                f"{', '.join(f for f in group_fields if f != 'id')}"
             )
         w = self.weights
         if min(w.amount, w.date, w.text) < 0 or w.amount + w.date + w.text <= 0:
@@ -178,6 +218,7 @@ __all__ = [
     "AMOUNT_BLOCK",
     "LEFT_KEY_FIELDS",
     "LEFT_KINDS",
+    "NORMALIZERS",
     "RIGHT_KEY_FIELDS",
     "SCORERS",
     "Key",
