@@ -600,6 +600,16 @@ def _collect(
     return matches, broken, unmatched_left, unmatched_right
 
 
+DUPLICATE_KEY = {
+    side: " || '|' || ".join(f"trim(coalesce({c}, ''))" for c in columns)
+    for side, columns in (("left", ("reference", "payment_ref", "end_to_end")),
+                          ("right", ("reference", "end_to_end", "payout_ref")))
+}  # fmt: skip
+"""What makes two records on one side the same record: their identifiers, with the amount,
+currency and date. Records with no identifier at all (two customers paying the same amount on
+the same day) are never duplicates."""
+
+
 def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
     """One row per field that explains why an unmatched record found no match, against its
     nearest unmatched counterpart (an identifier in common first, then same currency, closest
@@ -623,9 +633,9 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
     for side, column in (("left", "left_id"), ("right", "right_id")):
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE recon_dup_{side} AS
-            WITH s AS (SELECT id, currency, amount, date, coalesce(reference, '') AS ref,
+            WITH s AS (SELECT id, currency, amount, date, {DUPLICATE_KEY[side]} AS ref,
                               id IN (SELECT {column} FROM recon_matches) AS matched
-                       FROM recon_{side}),
+                       FROM recon_{side} WHERE {DUPLICATE_KEY[side]} <> '||'),
                  g AS (SELECT currency, amount, date, ref FROM s GROUP BY ALL HAVING count(*) > 1),
                  d AS (SELECT s.* FROM s SEMI JOIN g USING (currency, amount, date, ref))
             SELECT a.id, substr(min(CASE WHEN b.matched THEN '0' ELSE '1' END || b.id), 2) AS twin
