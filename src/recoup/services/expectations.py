@@ -18,17 +18,13 @@ from typing import Any
 
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases import noise
-from recoup.domain.cases.case import open_key
-from recoup.domain.cases.casing import plan_cases
 from recoup.domain.detection.detectors import Detectors
 from recoup.domain.detection.expectations import Expectation, ExpectationStatus
 from recoup.domain.detection.findings import Finding
 from recoup.domain.detection.timeline import EntityGraph, Timeline
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from recoup.services.cases import assign_new_cases
-from recoup.services.ingest import unseen_findings
-from recoup.services.recovery import climbs_to_start
+from recoup.services.ingest import store_findings, unseen_findings
 
 TIMER_ACTOR = "system:timers"
 DEFAULT_CHUNK = 500
@@ -117,13 +113,7 @@ def fire_due(
                 finding = rule.finding(expectation, timeline, now)
                 findings.setdefault(finding.id, finding)
             fresh = unseen_findings(list(findings.values()), tx)
-            keys = {open_key(f.type, f.entity_kind, f.entity_key) for f in fresh}
-            plan = plan_cases(fresh, tx.open_cases(keys), now, [], policy)
-            if policy is not None:
-                assign_new_cases(plan, tx, policy.teams, now)
-            tx.save_plan(plan, fresh)
-            if policy is not None and policy.ladders:
-                tx.add_new_climbs(climbs_to_start(plan, policy.ladders), now)
+            plan = store_findings(fresh, tx, now, policy=policy)
             tx.settle_expectations(met, ExpectationStatus.MET, now)
             tx.settle_expectations(fired, ExpectationStatus.FIRED, now)
             tx.settle_expectations(unknown, ExpectationStatus.MET, now)

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import islice
+from typing import Any
 
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases.case import open_key
-from recoup.domain.cases.casing import plan_cases
-from recoup.domain.cases.outcomes import resolutions
+from recoup.domain.cases.casing import CasePlan, plan_cases
+from recoup.domain.cases.outcomes import Resolution, resolutions
 from recoup.domain.detection.detectors import Detectors, WindowState
 from recoup.domain.detection.findings import Finding
 from recoup.domain.detection.timeline import EntityGraph
@@ -282,15 +283,8 @@ def store_events(
     opened = store.add_expectations(detection.expectations)
     met = store.meet_expectations(detection.meets)
     findings = unseen_findings(detection.findings, store)
-    settled = resolutions(new)
-    keys = _open_keys(findings) | {k for r in settled for k in r.open_keys()}
-    plan = plan_cases(findings, store.open_cases(keys), now, settled, policy)
-    link_duplicate_claims(plan, findings, unique, store, now)
-    if policy is not None:
-        assign_new_cases(plan, store, policy.teams, now)
-    store.save_plan(plan, findings)
-    if policy is not None and policy.ladders:
-        store.add_new_climbs(climbs_to_start(plan, policy.ladders), now)
+    plan = store_findings(findings, store, now, settled=resolutions(new), policy=policy,
+                          events=unique)  # fmt: skip
     return StoredEvents(
         new_events=len(new),
         findings=len(findings),
@@ -317,5 +311,26 @@ def unseen_findings(findings: list[Finding], store: IngestStore) -> list[Finding
     return list(fresh.values())
 
 
-def _open_keys(findings: list[Finding]) -> set[str]:
-    return {open_key(f.type, f.entity_kind, f.entity_key) for f in findings}
+def store_findings(
+    findings: Sequence[Finding],
+    store: Any,
+    now: datetime,
+    *,
+    settled: Sequence[Resolution] = (),
+    policy: PolicyEngine | None = None,
+    events: Mapping[str, Event] | None = None,
+) -> CasePlan:
+    """Open or attach the cases of new ``findings`` and resolve the cases ``settled`` closes,
+    in the caller's transaction: link duplicate claims (when the triggering ``events`` are at
+    hand), assign new cases to their team, save, and start the ladders of the new cases.
+    Returns the plan (its audit entries are the caller's to append)."""
+    keys = {open_key(f.type, f.entity_kind, f.entity_key) for f in findings}
+    keys |= {k for r in settled for k in r.open_keys()}
+    plan = plan_cases(findings, store.open_cases(keys), now, settled, policy)
+    link_duplicate_claims(plan, findings, events or {}, store, now)
+    if policy is not None:
+        assign_new_cases(plan, store, policy.teams, now)
+    store.save_plan(plan, findings)
+    if policy is not None and policy.ladders:
+        store.add_new_climbs(climbs_to_start(plan, policy.ladders), now)
+    return plan

@@ -18,8 +18,6 @@ from decimal import Decimal
 from typing import Any
 
 from recoup.domain.audit import AuditEntry
-from recoup.domain.cases.case import open_key
-from recoup.domain.cases.casing import plan_cases
 from recoup.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from recoup.domain.ids import derived_id
 from recoup.domain.policy import PolicyEngine
@@ -37,9 +35,7 @@ from recoup.domain.reconcile.items import (
     match_resolutions,
 )
 from recoup.domain.reconcile.rules import Rules
-from recoup.services.cases import assign_new_cases
-from recoup.services.ingest import unseen_findings
-from recoup.services.recovery import climbs_to_start
+from recoup.services.ingest import store_findings, unseen_findings
 
 ACTOR = "system:reconcile"
 
@@ -105,14 +101,7 @@ def run_reconcile(
         tx.record_breaks(run_id, result.breaks, now)
         findings = unseen_findings(break_findings(result.breaks, by_id, items, now), tx)
         settled = match_resolutions(result.matches, by_id, now)
-        keys = {open_key(f.type, f.entity_kind, f.entity_key) for f in findings}
-        keys |= {k for r in settled for k in r.open_keys()}
-        plan = plan_cases(findings, tx.open_cases(keys), now, settled, policy)
-        if policy is not None:
-            assign_new_cases(plan, tx, policy.teams, now)
-        tx.save_plan(plan, findings)
-        if policy is not None and policy.ladders:
-            tx.add_new_climbs(climbs_to_start(plan, policy.ladders), now)
+        plan = store_findings(findings, tx, now, settled=settled, policy=policy, events=by_id)
         report.findings, report.cases_opened = len(findings), len(plan.created)
         report.cases_resolved = len(plan.resolved)
         stats = _stats(report)
