@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ def break_id(row: BreakRow) -> str:
 class ReconcileMixin:
     conn: sa.Connection
     dialect: str
+    _chunked: Callable[[Sequence[Any]], Iterator[Sequence[Any]]]
+    _one_of: Callable[[Any, Sequence[Any]], Any]
 
     def reconcile_open_events(self, types: Iterable[str]) -> list[Event]:
         """Events of these types not in a match that reconciles them."""
@@ -71,10 +73,9 @@ class ReconcileMixin:
         ids = {match_row_id(r): r for r in rows}
         seen: set[str] = set()
         wanted = sorted(ids)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            seen.update(str(i) for i in self.conn.execute(
-                sa.select(m.id).where(m.id.in_(chunk))).scalars())  # fmt: skip
+        for chunk in self._chunked(wanted):
+            query = sa.select(m.id).where(self._one_of(m.id, chunk))
+            seen.update(str(i) for i in self.conn.execute(query).scalars())
         fresh = [(i, r) for i, r in ids.items() if i not in seen]
         if fresh:
             self.conn.execute(
@@ -96,10 +97,9 @@ class ReconcileMixin:
         current = {break_id(r): r for r in rows}
         wanted = sorted(current)
         present: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            present.update(str(i) for i in self.conn.execute(
-                sa.select(b.id).where(b.id.in_(chunk))).scalars())  # fmt: skip
+        for chunk in self._chunked(wanted):
+            query = sa.select(b.id).where(self._one_of(b.id, chunk))
+            present.update(str(i) for i in self.conn.execute(query).scalars())
         still_open = {str(i) for i in self.conn.execute(
             sa.select(b.id).where(b.status == "open")).scalars()}  # fmt: skip
         new = [(i, r) for i, r in current.items() if i not in present]
