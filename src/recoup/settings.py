@@ -443,6 +443,36 @@ class SecuritySettings(_Section):
     )
 
 
+class WebSettings(_Section):
+    """The REST API, the pages and their identity rules (owned by the API/pages code)."""
+
+    session_hours: float = Field(default=12.0, gt=0, description="a login lasts this long")
+    cookie_secure: bool = Field(
+        default=True, description="send the session cookie over HTTPS only (off for local HTTP)"
+    )
+    login_attempts: int = Field(
+        default=5, ge=1, description="failed logins per user and address before a lockout"
+    )
+    login_lockout_minutes: float = Field(default=15.0, gt=0)
+    write_off_approval_above: Decimal = Field(
+        default=Decimal("500"),
+        ge=0,
+        description="write-offs above this amount (case currency) need a second person",
+    )
+
+
+class NotifySettings(_Section):
+    """Outbound webhooks for case events (owned by the notify code)."""
+
+    max_attempts: int = Field(default=8, ge=1)
+
+
+class AssistSettings(_Section):
+    """Learned triage suggestions, spike alerts and summaries (owned by the assist code)."""
+
+    min_labels: int = Field(default=200, ge=1, description="no suggestions before this many")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
@@ -459,6 +489,9 @@ class Settings(BaseSettings):
     calendar: CalendarSettings = CalendarSettings()
     writeback: WritebackSettings = WritebackSettings()
     recovery: RecoverySettings = RecoverySettings()
+    web: WebSettings = WebSettings()
+    notify: NotifySettings = NotifySettings()
+    assist: AssistSettings = AssistSettings()
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

@@ -81,6 +81,12 @@ class PermissionDeniedError(RecoupError):
     code = "permission_denied"
 
 
+class NotAuthenticatedError(PermissionDeniedError):
+    """Log in or present an API key first."""
+
+    code = "not_authenticated"
+
+
 class ConfigurationError(RecoupError):
     """The configuration is not valid."""
 
@@ -111,6 +117,7 @@ __all__ = [
     "ExternalSystemError",
     "InvalidInputError",
     "Location",
+    "NotAuthenticatedError",
     "NotFoundError",
     "PermissionDeniedError",
     "RecoupError",

@@ -457,3 +457,6 @@ reconcile_breaks = sa.Table(
     sa.Index(None, "item_id"),
 )
 """A record that did not reconcile, with the field that broke; open until a run matches it."""
+
+# Areas that keep their tables in their own module, on this metadata.
+from recoup.adapters.store import tables_assist, tables_identity, tables_notify  # noqa: E402, F401

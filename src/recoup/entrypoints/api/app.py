@@ -1,22 +1,27 @@
-"""The ASGI application: ``recoup serve`` runs it with uvicorn."""
+"""The ASGI application: ``recoup serve`` runs it with uvicorn.
+
+One FastAPI app holds the webhook intake (``POST /hooks/{source}``), the REST API (``/api/v1``,
+OpenAPI at ``/api/openapi.json``), the operators' pages and ``/metrics`` for Prometheus.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-from starlette.applications import Starlette
+from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
+from recoup import __version__
 from recoup.adapters.connectors.webhooks.providers import WebhookProvider
 from recoup.bootstrap import App, bootstrap
+from recoup.entrypoints.api import assist_routes, auth, notify_routes, pages, problems, v1
 from recoup.entrypoints.api.hooks import HookCounters, HookEndpoint
 from recoup.services.group_commit import GroupCommitter
 
 
-def create_app(app: App, providers: Mapping[str, WebhookProvider]) -> Starlette:
+def create_app(app: App, providers: Mapping[str, WebhookProvider]) -> FastAPI:
     settings = app.settings.webhooks
     committer = GroupCommitter(
         uow=app.uow,
@@ -42,7 +47,7 @@ def create_app(app: App, providers: Mapping[str, WebhookProvider]) -> Starlette:
                              "failed_batches": s.failures})  # fmt: skip
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
         app.ensure_schema()
         committer.start()
         try:
@@ -50,17 +55,30 @@ def create_app(app: App, providers: Mapping[str, WebhookProvider]) -> Starlette:
         finally:
             committer.stop()
 
-    return Starlette(
-        routes=[
-            Route("/health", health, methods=["GET"]),
-            Route("/hooks/stats", stats, methods=["GET"]),
-            Route("/hooks/{source}", hook.handle, methods=["POST"]),
-        ],
+    api = FastAPI(
+        title="Recoup",
+        version=__version__,
+        summary="Detect, route and recover payment, bank, invoice and order exceptions.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
         lifespan=lifespan,
     )
+    api.state.recoup = app
+    api.state.auth = auth.authenticator_for(app)
+    problems.install(api)
+    api.add_route("/health", health, methods=["GET"], include_in_schema=False)
+    api.add_route("/hooks/stats", stats, methods=["GET"], include_in_schema=False)
+    api.add_route("/hooks/{source}", hook.handle, methods=["POST"], include_in_schema=False)
+    api.include_router(auth.router)
+    api.include_router(v1.router)
+    api.include_router(notify_routes.router)
+    api.include_router(assist_routes.router)
+    pages.install(api)
+    return api
 
 
-def create_default_app() -> Starlette:
+def create_default_app() -> FastAPI:
     """The app for ``recoup serve`` (uvicorn imports it by name, so the CLI does not import
     the API): settings from the environment, webhook sources from the settings."""
     app = bootstrap()

@@ -14,15 +14,18 @@ from recoup.entrypoints.cli.admin_cmds import (
     quarantine_app,
     serve_command,
 )
+from recoup.entrypoints.cli.assist_cmds import assist_app
 from recoup.entrypoints.cli.case_cmds import cases_app
 from recoup.entrypoints.cli.common import guarded
 from recoup.entrypoints.cli.liability_cmds import liability_app
+from recoup.entrypoints.cli.notify_cmds import notify_app
 from recoup.entrypoints.cli.policy_cmds import policy_app
 from recoup.entrypoints.cli.reconcile_cmds import reconcile_app
 from recoup.entrypoints.cli.recovery_cmds import recover_app
 from recoup.entrypoints.cli.scenario_cmds import scenarios_app
 from recoup.entrypoints.cli.sync_cmds import sync_app
 from recoup.entrypoints.cli.timer_cmds import timers_app, worker_command
+from recoup.entrypoints.cli.users_cmds import keys_app, users_app
 from recoup.entrypoints.cli.writeback_cmds import ledger_app, writeback_app
 
 
@@ -64,6 +67,10 @@ def create_cli() -> typer.Typer:
     app.add_typer(reconcile_app, name="reconcile")
     app.add_typer(writeback_app, name="writeback")
     app.add_typer(ledger_app, name="ledger")
+    app.add_typer(users_app, name="users")
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(notify_app, name="notify")
+    app.add_typer(assist_app, name="assist")
     return app
 
 
