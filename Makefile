@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test check bench clean
+.PHONY: demo test check bench clean browser
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Recoup needs Python 3.11 or newer; run: make PYTHON=python3.11 ...")'
@@ -30,8 +30,19 @@ check: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: check
+test: check browser
 	$(BIN)/pytest
+
+# The page tests drive Debian's Chromium headless (never a downloaded browser). Installed here
+# when missing and we may (root with apt); otherwise those tests skip locally and fail in CI.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	  else echo "no /usr/bin/chromium: browser tests will skip (apt-get install chromium)"; fi; \
+	fi
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import SecretStr
@@ -47,6 +48,7 @@ from recoup.domain.recovery.outreach import ContactRules, OutreachChannel
 from recoup.domain.recovery.psp import PaymentGateway
 from recoup.domain.recovery.writeback import WritebackPort
 from recoup.services.recovery import Recovery
+from recoup.services.worker import Writeback, run_worker
 from recoup.services.writeback import writeback_resolver
 from recoup.settings import DetectionSettings as DetectionConfig
 from recoup.settings import Settings, load_settings
@@ -99,6 +101,22 @@ class App:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def run_worker(self, **options: Any) -> int:
+        """Run worker rounds with everything configured (recovery, writeback); ``options`` go
+        to :func:`recoup.services.worker.run_worker` (interval, rounds, on_round, should_stop)."""
+        port = self.writeback_port()
+        return run_worker(
+            uow=self.uow,
+            clock=self.clock,
+            detectors=self.detectors,
+            policy=self.policy,
+            recovery=self.recovery() if self.settings.recovery.enabled else None,
+            writeback=None
+            if port is None
+            else Writeback(port, max_attempts=self.settings.writeback.max_attempts),
+            **options,
+        )
 
     def writeback_port(self) -> WritebackPort | None:
         """The system-of-record adapter writebacks go to; None when writeback is off."""

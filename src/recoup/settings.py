@@ -362,6 +362,12 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="server processes")
+    worker: bool = Field(
+        default=True,
+        description="run the worker (timers, recovery, writebacks, outbound webhooks) inside "
+        "each server process; turn off when `recoup worker` runs separately",
+    )
+    worker_interval: float = Field(default=5.0, gt=0, description="seconds between idle rounds")
 
 
 class PolicySettings(_Section):

@@ -6,6 +6,8 @@ OpenAPI at ``/api/openapi.json``), the operators' pages and ``/metrics`` for Pro
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -20,8 +22,40 @@ from recoup.entrypoints.api import assist_routes, auth, notify_routes, pages, pr
 from recoup.entrypoints.api.hooks import HookCounters, HookEndpoint
 from recoup.services.group_commit import GroupCommitter
 
+log = logging.getLogger(__name__)
 
-def create_app(app: App, providers: Mapping[str, WebhookProvider]) -> FastAPI:
+
+class _WorkerThread:
+    """The worker's rounds on a daemon thread inside the server process (``RECOUP_SERVER__WORKER``).
+    Each round is its own transactions, so stopping between rounds loses nothing."""
+
+    def __init__(self, app: App, interval: float) -> None:
+        self._app = app
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="recoup-worker", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._app.run_worker(interval=self._interval, should_stop=self._stop.is_set)
+            except Exception:
+                log.exception("worker round failed; retrying in %.0f s", self._interval)
+                self._stop.wait(self._interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def create_app(
+    app: App, providers: Mapping[str, WebhookProvider], *, run_worker: bool = False
+) -> FastAPI:
+    """The whole HTTP surface on one :class:`App`. With ``run_worker`` the worker's rounds run on
+    a thread of this process too (``recoup serve`` on the embedded default)."""
     settings = app.settings.webhooks
     committer = GroupCommitter(
         uow=app.uow,
@@ -50,9 +84,14 @@ def create_app(app: App, providers: Mapping[str, WebhookProvider]) -> FastAPI:
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
         app.ensure_schema()
         committer.start()
+        worker = _WorkerThread(app, app.settings.server.worker_interval) if run_worker else None
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             committer.stop()
 
     api = FastAPI(
@@ -82,4 +121,4 @@ def create_default_app() -> FastAPI:
     """The app for ``recoup serve`` (uvicorn imports it by name, so the CLI does not import
     the API): settings from the environment, webhook sources from the settings."""
     app = bootstrap()
-    return create_app(app, app.webhook_providers())
+    return create_app(app, app.webhook_providers(), run_worker=app.settings.server.worker)

@@ -133,12 +133,16 @@ def serve_command(
         int | None, typer.Option(min=1, help="server processes, each with its own group commit")
     ] = None,
 ) -> None:
-    """Run the HTTP server: POST /hooks/{source} for the webhook sources in
-    RECOUP_WEBHOOKS__SOURCES, with group commit."""
+    """Run the HTTP server: the pages, the REST API (/api/v1, OpenAPI at /api/openapi.json),
+    POST /hooks/{source} for the webhook sources in RECOUP_WEBHOOKS__SOURCES with group commit,
+    /metrics for Prometheus, and (unless RECOUP_SERVER__WORKER=false) the worker."""
     app = get_app()  # applies pending migrations once, before any worker starts
     settings = app.settings.server
     sources = ", ".join(app.settings.webhooks.sources) or "none configured"
     console.print(f"webhook sources: {sources}")
+    where = f"http://{host or settings.host}:{port or settings.port}"
+    worker = "in process" if settings.worker else "off (run `recoup worker`)"
+    console.print(f"pages at {where}/  API at {where}/api/docs  worker {worker}")
     uvicorn.run(
         "recoup.entrypoints.api.app:create_default_app",
         factory=True,

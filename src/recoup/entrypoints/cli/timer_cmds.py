@@ -13,7 +13,7 @@ from recoup.domain.ports import Clock
 from recoup.entrypoints.cli.case_cmds import parse_until
 from recoup.entrypoints.cli.common import console, get_app, guarded, print_json
 from recoup.services.expectations import TimerReport, fire_due, timer_counts
-from recoup.services.worker import WorkerReport, Writeback, run_worker
+from recoup.services.worker import WorkerReport
 
 timers_app = typer.Typer(help="Expected-but-missing timers and snoozes.", no_args_is_help=True)
 
@@ -101,12 +101,6 @@ def worker_command(
                 f"{report.writeback.claimed:,} (confirmed {report.writeback.confirmed:,})"
             )
 
-    port = app.writeback_port()
-    rounds = run_worker(uow=app.uow, clock=app.clock, detectors=app.detectors, interval=interval,
-                        policy=app.policy,
-                        recovery=app.recovery() if app.settings.recovery.enabled else None,
-                        writeback=None if port is None else Writeback(
-                            port, max_attempts=app.settings.writeback.max_attempts),
-                        rounds=1 if once else None, on_round=progress,
-                        should_stop=lambda: stop["now"])  # fmt: skip
+    rounds = app.run_worker(interval=interval, rounds=1 if once else None, on_round=progress,
+                            should_stop=lambda: stop["now"])  # fmt: skip
     console.print(f"worker stopped after {rounds:,} rounds")
