@@ -449,6 +449,16 @@ class SecuritySettings(_Section):
     )
 
 
+class RetentionSettings(_Section):
+    raw_payload_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="redact raw payloads (events, resolved quarantine) older than this many "
+        "days, keeping their SHA-256; unset keeps them forever",
+    )
+    batch: int = Field(default=2000, ge=1, description="payloads redacted per transaction")
+
+
 class WebSettings(_Section):
     """The REST API, the pages and their identity rules (owned by the API/pages code)."""
 
@@ -459,11 +469,19 @@ class WebSettings(_Section):
     login_attempts: int = Field(
         default=5, ge=1, description="failed logins per user and address before a lockout"
     )
-    login_lockout_minutes: float = Field(default=15.0, gt=0)
+    login_lockout_minutes: float = Field(
+        default=15.0, gt=0, description="failed logins are counted over this window"
+    )
     write_off_approval_above: Decimal = Field(
         default=Decimal("500"),
         ge=0,
         description="write-offs above this amount (case currency) need a second person",
+    )
+    approval_hours: float = Field(
+        default=72.0, gt=0, description="an approval request nobody decided expires after this"
+    )
+    password_min_length: int = Field(
+        default=12, ge=8, le=128, description="the shortest password a user may set"
     )
 
 
@@ -495,6 +513,7 @@ class Settings(BaseSettings):
     calendar: CalendarSettings = CalendarSettings()
     writeback: WritebackSettings = WritebackSettings()
     recovery: RecoverySettings = RecoverySettings()
+    retention: RetentionSettings = RetentionSettings()
     web: WebSettings = WebSettings()
     notify: NotifySettings = NotifySettings()
     assist: AssistSettings = AssistSettings()

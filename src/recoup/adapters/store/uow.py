@@ -18,6 +18,7 @@ from recoup.adapters.store.outbox import OutboxMixin
 from recoup.adapters.store.queries import OPEN_STATUSES, CaseQueriesMixin, id_prefix_filter
 from recoup.adapters.store.reconcile import ReconcileMixin
 from recoup.adapters.store.recovery import RecoveryMixin
+from recoup.adapters.store.retention import RetentionMixin
 from recoup.adapters.store.rows import (
     CASE_COLUMNS,
     EVENT_COLUMNS,
@@ -76,7 +77,7 @@ def _one_of(column: Any, values: Sequence[Any], dialect: str) -> Any:
     return column == sa.any_(sa.cast(array, postgresql.ARRAY(element)))
 
 
-class SqlUnitOfWork(CaseQueriesMixin, OutboxMixin, RecoveryMixin, ReconcileMixin):
+class SqlUnitOfWork(CaseQueriesMixin, OutboxMixin, RecoveryMixin, ReconcileMixin, RetentionMixin):
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine
         self.readonly = readonly

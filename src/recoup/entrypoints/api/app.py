@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 
 from recoup import __version__
 from recoup.adapters.connectors.webhooks.providers import WebhookProvider
+from recoup.adapters.log_redaction import install_log_redaction
 from recoup.bootstrap import App, bootstrap
 from recoup.entrypoints.api import assist_routes, auth, notify_routes, pages, problems, v1
 from recoup.entrypoints.api.hooks import HookCounters, HookEndpoint
@@ -120,5 +121,6 @@ def create_app(
 def create_default_app() -> FastAPI:
     """The app for ``recoup serve`` (uvicorn imports it by name, so the CLI does not import
     the API): settings from the environment, webhook sources from the settings."""
+    install_log_redaction()
     app = bootstrap()
     return create_app(app, app.webhook_providers(), run_worker=app.settings.server.worker)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from recoup import __version__
+from recoup.adapters.log_redaction import install_log_redaction
 from recoup.entrypoints.cli import ingest_cmds
 from recoup.entrypoints.cli.admin_cmds import (
     audit_app,
@@ -22,6 +23,7 @@ from recoup.entrypoints.cli.notify_cmds import notify_app
 from recoup.entrypoints.cli.policy_cmds import policy_app
 from recoup.entrypoints.cli.reconcile_cmds import reconcile_app
 from recoup.entrypoints.cli.recovery_cmds import recover_app
+from recoup.entrypoints.cli.retention_cmds import retention_app
 from recoup.entrypoints.cli.scenario_cmds import scenarios_app
 from recoup.entrypoints.cli.sync_cmds import sync_app
 from recoup.entrypoints.cli.timer_cmds import timers_app, worker_command
@@ -71,8 +73,10 @@ def create_cli() -> typer.Typer:
     app.add_typer(keys_app, name="keys")
     app.add_typer(notify_app, name="notify")
     app.add_typer(assist_app, name="assist")
+    app.add_typer(retention_app, name="retention")
     return app
 
 
 def run() -> None:
+    install_log_redaction()
     create_cli()()
