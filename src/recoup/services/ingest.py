@@ -19,7 +19,12 @@ from typing import Any
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases.case import open_key
 from recoup.domain.cases.casing import CasePlan, plan_cases
-from recoup.domain.cases.outcomes import Resolution, resolutions
+from recoup.domain.cases.outcomes import (
+    RESOLVABLE_CASE_TYPES,
+    RESOLVING_TYPES,
+    Resolution,
+    resolutions,
+)
 from recoup.domain.detection.detectors import Detectors, WindowState
 from recoup.domain.detection.findings import Finding
 from recoup.domain.detection.timeline import EntityGraph
@@ -311,6 +316,29 @@ def unseen_findings(findings: list[Finding], store: IngestStore) -> list[Finding
     return list(fresh.values())
 
 
+def _already_settled(
+    findings: Sequence[Finding], settled: Sequence[Resolution], store: Any
+) -> list[Resolution]:
+    """Outcomes stored before the findings they settle arrived: a retry that succeeded, delivered
+    ahead of the failure it recovers. Without these, the order of delivery would decide whether a
+    case stays open. ``plan_cases`` applies each only to a case opened before it occurred."""
+    resolvable = [f for f in findings if f.type in RESOLVABLE_CASE_TYPES]
+    if not resolvable:
+        return []
+    anchors = {(f.entity_kind, f.entity_key) for f in resolvable}
+    # A finding's own evidence never settles it (a payout that reconciliation found without its
+    # bank line is the payout.paid event itself).
+    known = {r.event_id for r in settled}
+    known |= {e for f in resolvable for e in (f.trigger_event_id, *f.evidence_event_ids)}
+    earliest = min(f.occurred_at for f in resolvable)
+    stored = [
+        e
+        for e in store.load_timeline_events(sorted(anchors), 0)
+        if e.type in RESOLVING_TYPES and e.occurred_at >= earliest and e.event_id not in known
+    ]
+    return resolutions(sorted(stored, key=lambda e: (e.occurred_at, e.event_id)))
+
+
 def store_findings(
     findings: Sequence[Finding],
     store: Any,
@@ -324,6 +352,7 @@ def store_findings(
     in the caller's transaction: link duplicate claims (when the triggering ``events`` are at
     hand), assign new cases to their team, save, and start the ladders of the new cases.
     Returns the plan (its audit entries are the caller's to append)."""
+    settled = [*settled, *_already_settled(findings, settled, store)]
     keys = {open_key(f.type, f.entity_kind, f.entity_key) for f in findings}
     keys |= {k for r in settled for k in r.open_keys()}
     plan = plan_cases(findings, store.open_cases(keys), now, settled, policy)

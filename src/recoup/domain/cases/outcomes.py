@@ -70,6 +70,8 @@ _RULES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
 }
 
 RESOLVING_TYPES = frozenset(_RULES)
+RESOLVABLE_CASE_TYPES = frozenset(case for rules in _RULES.values() for case, _, _ in rules)
+"""Case types a source's own event can settle."""
 
 OUTCOME_AMOUNTS = {
     "recovered": "recovered_amount",
