@@ -23,9 +23,7 @@ from recoup.domain.ingestion.cards import mask_card_numbers
 
 _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # Compact (DE89370400440532013000) or printed in groups of four (GB29 NWBK 6016 1331 9268 19).
-_IBAN = re.compile(
-    r"\b([A-Z]{2}\d{2})([A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b"
-)
+_IBAN = re.compile(r"\b([A-Z]{2}\d{2})([A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b")
 
 RETENTION_MARK = "recoup:redacted"
 
