@@ -21,6 +21,7 @@ from recoup.adapters.connectors.webhooks.providers import (
     build_providers,
 )
 from recoup.adapters.ledger_files import load_chart
+from recoup.adapters.notify.http import http_delivering
 from recoup.adapters.outreach.channels import channels_from_urls
 from recoup.adapters.outreach.templates import default_templates
 from recoup.adapters.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
@@ -47,6 +48,7 @@ from recoup.domain.recovery.ledger import DEFAULT_CHART, ChartOfAccounts, Ledger
 from recoup.domain.recovery.outreach import ContactRules, OutreachChannel
 from recoup.domain.recovery.psp import PaymentGateway
 from recoup.domain.recovery.writeback import WritebackPort
+from recoup.services.notify import Delivering
 from recoup.services.recovery import Recovery
 from recoup.services.worker import Writeback, run_worker
 from recoup.services.writeback import writeback_resolver
@@ -102,6 +104,17 @@ class App:
     def close(self) -> None:
         self.engine.dispose()
 
+    def notify_delivering(self) -> Delivering:
+        """How the worker sends outbound webhooks for case events."""
+        s = self.settings.notify
+        return http_delivering(
+            max_attempts=s.max_attempts,
+            timeout_seconds=s.timeout_seconds,
+            backoff_base_seconds=s.backoff_base_seconds,
+            backoff_cap_seconds=s.backoff_cap_seconds,
+            chunk=s.batch,
+        )
+
     def run_worker(self, **options: Any) -> int:
         """Run worker rounds with everything configured (recovery, writeback); ``options`` go
         to :func:`recoup.services.worker.run_worker` (interval, rounds, on_round, should_stop)."""
@@ -114,7 +127,12 @@ class App:
             recovery=self.recovery() if self.settings.recovery.enabled else None,
             writeback=None
             if port is None
-            else Writeback(port, max_attempts=self.settings.writeback.max_attempts),
+            else Writeback(
+                port,
+                max_attempts=self.settings.writeback.max_attempts,
+                lease=timedelta(seconds=self.settings.writeback.lease_seconds),
+            ),
+            notify=self.notify_delivering(),
             **options,
         )
 
@@ -149,6 +167,7 @@ class App:
                                  external_accounting=rec.external_accounting,
                                  external_target=self.settings.writeback.target),
             chart=chart_of_accounts(self.settings),
+            lease=timedelta(seconds=rec.lease_seconds),
         )  # fmt: skip
 
     def outreach(self) -> OutreachChannel | None:

@@ -406,6 +406,9 @@ class WritebackSettings(_Section):
     max_attempts: int = Field(
         default=14, ge=1, le=100, description="attempts before a writeback goes to dead letter"
     )
+    lease_seconds: float = Field(
+        default=300.0, gt=0, description="a writeback claimed by a worker that died is resent after"
+    )
 
 
 class RecoverySettings(_Section):
@@ -434,6 +437,9 @@ class RecoverySettings(_Section):
     min_contact_gap_hours: int = Field(default=48, ge=0, le=24 * 30)
     review_after_contacts: int = Field(default=3, ge=1, le=50)
     selfservice_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+    lease_seconds: float = Field(
+        default=300.0, gt=0, description="a step claimed by a worker that died is retried after"
+    )
     accounting: bool = Field(default=True, description="post journal entries for outcomes")
     external_accounting: bool = Field(
         default=False, description="journal entries are also written back to the ledger system"
@@ -488,13 +494,64 @@ class WebSettings(_Section):
 class NotifySettings(_Section):
     """Outbound webhooks for case events (owned by the notify code)."""
 
-    max_attempts: int = Field(default=8, ge=1)
+    max_attempts: int = Field(
+        default=8, ge=1, le=100, description="attempts before a delivery is dead (first included)"
+    )
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="how long one delivery waits for an answer"
+    )
+    backoff_base_seconds: float = Field(
+        default=30.0, gt=0, description="the wait after the first failed attempt; it doubles"
+    )
+    backoff_cap_seconds: float = Field(
+        default=21600.0, gt=0, description="the longest wait between two attempts"
+    )
+    batch: int = Field(default=100, ge=1, le=10_000, description="deliveries claimed at once")
+    metrics_key: SecretStr | None = Field(
+        default=None,
+        description="when set, GET /metrics needs `Authorization: Bearer <key>`; when unset it "
+        "is open (scrape it from inside the network only)",
+    )
 
 
 class AssistSettings(_Section):
     """Learned triage suggestions, spike alerts and summaries (owned by the assist code)."""
 
     min_labels: int = Field(default=200, ge=1, description="no suggestions before this many")
+    band: float = Field(
+        default=0.9,
+        ge=0.5,
+        le=1.0,
+        description="confidence from which a suggestion fills an open field; below, a person",
+    )
+    models_dir: Path = Field(
+        default=Path("recoup-models"),
+        description="where trained models are kept (only Recoup should write here)",
+    )
+    holdout: float = Field(
+        default=0.2, gt=0.0, lt=0.5, description="share of labeled cases held out to evaluate"
+    )
+    max_labels: int = Field(
+        default=50_000, ge=1, description="most recently resolved cases read to train"
+    )
+    spike_window_hours: float = Field(
+        default=24, gt=0, description="the current window a spike is looked for in"
+    )
+    spike_baseline_days: float = Field(
+        default=14, gt=0, description="the baseline window before the current one"
+    )
+    spike_min_count: int = Field(
+        default=10, ge=1, description="fewest failures on one value that can raise an alert"
+    )
+    spike_min_lift: float = Field(
+        default=2.0, gt=1.0, description="share over baseline share that counts as a spike"
+    )
+    spike_alpha: float = Field(
+        default=0.001,
+        gt=0,
+        lt=1,
+        description="significance of the binomial test, split over the cells tested",
+    )
 
 
 class Settings(BaseSettings):

@@ -59,6 +59,7 @@ def replay_quarantined(
     detectors: Detectors,
     policy: PolicyEngine | None = None,
     reparsers: Mapping[str, Reparse] | None = None,
+    actor: str = REPLAY_ACTOR,
 ) -> ReplayReport:
     """Parse each record again; the ones that now pass are ingested like any event (a record
     whose event already exists counts as replayed, not doubled). ``ids=None`` replays every
@@ -89,11 +90,11 @@ def replay_quarantined(
             tx.mark_quarantine(item.id, status="replayed", at=now, event_id=event_id,
                                reason=None)  # fmt: skip
             replayed = {"event_ids": [e.event_id for e in events]}
-            audit.append(AuditEntry(now, REPLAY_ACTOR, "quarantine.replayed", "quarantine",
+            audit.append(AuditEntry(now, actor, "quarantine.replayed", "quarantine",
                                     item.id, replayed))  # fmt: skip
             report.replayed.append(item)
         for item, rejection in report.still_bad:
-            audit.append(AuditEntry(now, REPLAY_ACTOR, "quarantine.replay_failed", "quarantine",
+            audit.append(AuditEntry(now, actor, "quarantine.replay_failed", "quarantine",
                                     item.id, {"reason": rejection.reason}))  # fmt: skip
         tx.append_audit([*stored.audit, *audit])
         tx.commit()

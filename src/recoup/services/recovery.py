@@ -91,6 +91,10 @@ ACTION_COSTS: Mapping[str, Decimal] = {
 """What one action costs to run, in the case's currency (PSP fees, message fees, a person's
 first look); the case's ``handling_cost`` adds them up."""
 RETRYABLE_ERROR_DELAY = timedelta(hours=1)
+MAX_FAILED_SENDS = 3
+"""Sends of one outreach step that may fail (the channel's server down or refusing) before the
+ladder goes on without it; after each earlier failure the step waits
+:data:`RETRYABLE_ERROR_DELAY` and runs again (a new attempt, a new message)."""
 DISPUTE_TYPES = frozenset({"dispute_opened", "inquiry_opened"})
 """Types whose lost outcome is a chargeback posting."""
 TIMING_ONLY = frozenset({Schedule.FUNDING_DAY.value, Schedule.SOFT_BACKOFF.value,
@@ -144,6 +148,8 @@ class Recovery:
     nonce_source: Callable[[int], bytes] = secrets.token_bytes
     ledger: LedgerOptions = field(default_factory=LedgerOptions)
     chart: ChartOfAccounts = DEFAULT_CHART
+    lease: timedelta = LEASE
+    """How long a claimed climb is held: a worker that dies mid-step is replaced after this."""
 
 
 @dataclass
@@ -205,7 +211,7 @@ def run_recovery(
             claimed = tx.claim_due_climbs(now, chunk)
             if not claimed:
                 break
-            tx.lease_climbs([case_id for case_id, _ in claimed], now + LEASE)
+            tx.lease_climbs([case_id for case_id, _ in claimed], now + recovery.lease)
             tx.commit()
         for case_id, state in claimed:
             report.climbs += 1
@@ -605,12 +611,22 @@ def _contact(action: Action, spec: LadderSpec, turn: _Turn,
     turn.messages.append(record)
     data = {"message": message.id, "template": template, "channel": channel}
     if delivery.status.value != "sent":
-        _attempt(turn, action, "failed", delivery.detail or delivery.status.value, data=data)
+        detail = delivery.detail or delivery.status.value
+        _attempt(turn, action, "failed", detail, data=data)
+        if _failed_sends(turn, action) < MAX_FAILED_SENDS:  # the channel may be down: later
+            return turn.now + RETRYABLE_ERROR_DELAY, f"the {channel} send failed: {detail}"
         return StepOutcome(OutcomeKind.FAILED, key, delivery.detail)
     _attempt(turn, action, "sent", f"{template} to {recipient} by {channel}", data=data)
     if waits:
         return None
     return StepOutcome(OutcomeKind.NO_ANSWER, key, f"{template} sent")
+
+
+def _failed_sends(turn: _Turn, action: Action) -> int:
+    """Failed sends of this step so far (stored, and in this turn)."""
+    return sum(1 for r in [*turn.attempts, *turn.records]
+               if r.step_index == action.step_index and r.kind == action.kind.value
+               and r.outcome == "failed")  # fmt: skip
 
 
 def _recipient(events: Sequence[Event]) -> str | None:

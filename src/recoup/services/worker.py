@@ -14,6 +14,8 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import cast
 
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases import sla
@@ -22,8 +24,10 @@ from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWorkFactory
 from recoup.domain.recovery.writeback import MAX_ATTEMPTS, WritebackPort
 from recoup.services.expectations import DEFAULT_CHUNK, TimerReport, fire_due
+from recoup.services.notify import Delivering, DeliverReport, NotifyUow
+from recoup.services.notify import deliver_due as deliver_webhooks
 from recoup.services.recovery import Recovery, RecoveryReport, run_recovery
-from recoup.services.writeback import DeliveryReport, deliver_due
+from recoup.services.writeback import DEFAULT_LEASE, DeliveryReport, deliver_due
 
 WORKER_ACTOR = "system:worker"
 
@@ -45,11 +49,12 @@ class WorkerReport:
     sla: SlaReport = field(default_factory=SlaReport)
     recovery: RecoveryReport = field(default_factory=RecoveryReport)
     writeback: DeliveryReport = field(default_factory=DeliveryReport)
+    notify: DeliverReport = field(default_factory=DeliverReport)
 
     @property
     def fired(self) -> int:
         return (self.timers.due + self.timers.woken + self.sla.due + self.recovery.climbs
-                + self.writeback.claimed)  # fmt: skip
+                + self.writeback.claimed + self.notify.claimed)  # fmt: skip
 
 
 def fire_sla_timers(
@@ -99,9 +104,10 @@ def run_due(
     policy: PolicyEngine | None = None,
     recovery: Recovery | None = None,
     writeback: Writeback | None = None,
+    notify: Delivering | None = None,
 ) -> WorkerReport:
     """One round: snoozes, expected-but-missing timers, SLA timers, due recovery steps, due
-    writebacks."""
+    writebacks, due outbound webhooks."""
     timers = fire_due(uow=uow, clock=clock, detectors=detectors, chunk=chunk, policy=policy)
     sla_report = fire_sla_timers(uow=uow, clock=clock, chunk=chunk)
     climbed = RecoveryReport()
@@ -110,8 +116,15 @@ def run_due(
     delivered = DeliveryReport()
     if writeback is not None:
         delivered = deliver_due(uow=uow, clock=clock, port=writeback.port, rng=writeback.rng,
-                                max_attempts=writeback.max_attempts)  # fmt: skip
-    return WorkerReport(timers=timers, sla=sla_report, recovery=climbed, writeback=delivered)
+                                max_attempts=writeback.max_attempts,
+                                lease=writeback.lease)  # fmt: skip
+    sent = DeliverReport()
+    if notify is not None:
+        # the store's unit of work has the notify methods (NotifyMixin); the UnitOfWork
+        # protocol does not list them yet
+        sent = deliver_webhooks(uow=cast(NotifyUow, uow), clock=clock, delivering=notify)
+    return WorkerReport(timers=timers, sla=sla_report, recovery=climbed, writeback=delivered,
+                        notify=sent)  # fmt: skip
 
 
 @dataclass
@@ -121,6 +134,7 @@ class Writeback:
     port: WritebackPort
     rng: random.Random = field(default_factory=random.Random)
     max_attempts: int = MAX_ATTEMPTS
+    lease: timedelta = DEFAULT_LEASE
 
 
 def run_worker(
@@ -135,13 +149,14 @@ def run_worker(
     policy: PolicyEngine | None = None,
     recovery: Recovery | None = None,
     writeback: Writeback | None = None,
+    notify: Delivering | None = None,
 ) -> int:
     """Run rounds every ``interval`` seconds until ``should_stop()`` or ``rounds`` are done;
     returns the rounds run. A round that found work is followed at once by another."""
     done = 0
     while not should_stop() and (rounds is None or done < rounds):
         report = run_due(uow=uow, clock=clock, detectors=detectors, policy=policy,
-                         recovery=recovery, writeback=writeback)  # fmt: skip
+                         recovery=recovery, writeback=writeback, notify=notify)  # fmt: skip
         done += 1
         if on_round is not None:
             on_round(report)

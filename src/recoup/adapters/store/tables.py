@@ -459,4 +459,4 @@ reconcile_breaks = sa.Table(
 """A record that did not reconcile, with the field that broke; open until a run matches it."""
 
 # Areas that keep their tables in their own module, on this metadata.
-from recoup.adapters.store import tables_assist, tables_identity, tables_notify  # noqa: E402, F401
+from recoup.adapters.store import tables_api, tables_assist, tables_identity, tables_notify  # noqa: E402, F401

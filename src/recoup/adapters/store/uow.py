@@ -13,7 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from recoup.adapters.store import tables as t
+from recoup.adapters.store.api_queries import ApiQueriesMixin
 from recoup.adapters.store.bulk import Bulk
+from recoup.adapters.store.identity import IdentityMixin
+from recoup.adapters.store.metrics import MetricsMixin
+from recoup.adapters.store.notify import NotifyMixin
 from recoup.adapters.store.outbox import OutboxMixin
 from recoup.adapters.store.queries import OPEN_STATUSES, CaseQueriesMixin, id_prefix_filter
 from recoup.adapters.store.reconcile import ReconcileMixin
@@ -77,7 +81,17 @@ def _one_of(column: Any, values: Sequence[Any], dialect: str) -> Any:
     return column == sa.any_(sa.cast(array, postgresql.ARRAY(element)))
 
 
-class SqlUnitOfWork(CaseQueriesMixin, OutboxMixin, RecoveryMixin, ReconcileMixin, RetentionMixin):
+class SqlUnitOfWork(
+    CaseQueriesMixin,
+    OutboxMixin,
+    RecoveryMixin,
+    ReconcileMixin,
+    RetentionMixin,
+    ApiQueriesMixin,
+    IdentityMixin,
+    MetricsMixin,
+    NotifyMixin,
+):
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine
         self.readonly = readonly
@@ -499,6 +513,8 @@ class SqlUnitOfWork(CaseQueriesMixin, OutboxMixin, RecoveryMixin, ReconcileMixin
 
     def save_plan(self, plan: CasePlan, findings: Sequence[Finding]) -> None:
         c = t.cases.c
+        stored = self._apply_case_metrics(plan, findings)  # before the cases change
+        self._enqueue_case_events(plan, stored)
         if plan.updated:
             # Release superseded open keys first so a new case can take them.
             stmt = (

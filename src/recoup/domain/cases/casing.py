@@ -112,8 +112,9 @@ def change_plan(
 ) -> CasePlan:
     """One change to one case, ready to store: the case itself (unless ``updates`` is false),
     a timeline entry of ``kind`` and an audit record ``action`` with the case before and after.
-    The entry's id follows from the case, the kind and ``entry_key`` (default: the time, the
-    action and its data, so two different changes at one instant get two entries)."""
+    The entry's id follows from the case, the kind and ``entry_key`` (default: the case's
+    version, the time, the action and its data, so two changes at one instant get two entries,
+    even the same change made twice)."""
     plan = CasePlan()
     if updates:
         plan.updated[case.id] = case
@@ -123,7 +124,7 @@ def change_plan(
                 "timeline",
                 case.id,
                 kind,
-                entry_key or f"{now.isoformat()}|{action}|{sorted(data.items())!r}",
+                entry_key or f"{case.version}|{now.isoformat()}|{action}|{sorted(data.items())!r}",
             ),
             case_id=case.id,
             at=now,

@@ -19,7 +19,7 @@ from recoup.entrypoints.cli.assist_cmds import assist_app
 from recoup.entrypoints.cli.case_cmds import cases_app
 from recoup.entrypoints.cli.common import guarded
 from recoup.entrypoints.cli.liability_cmds import liability_app
-from recoup.entrypoints.cli.notify_cmds import notify_app
+from recoup.entrypoints.cli.notify_cmds import metrics_app, notify_app
 from recoup.entrypoints.cli.policy_cmds import policy_app
 from recoup.entrypoints.cli.reconcile_cmds import reconcile_app
 from recoup.entrypoints.cli.recovery_cmds import recover_app
@@ -72,6 +72,7 @@ def create_cli() -> typer.Typer:
     app.add_typer(users_app, name="users")
     app.add_typer(keys_app, name="keys")
     app.add_typer(notify_app, name="notify")
+    app.add_typer(metrics_app, name="metrics")
     app.add_typer(assist_app, name="assist")
     app.add_typer(retention_app, name="retention")
     return app

@@ -1,0 +1,1 @@
+"""Adapters that send outbound webhooks (``domain/notify.py`` ``WebhookSender``)."""
