@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import SecretStr
 
+from recoup.adapters.assist.wiring import assist_options, assist_tools
 from recoup.adapters.clock import SystemClock
 from recoup.adapters.connectors.webhooks.providers import (
     ProviderConfig,
@@ -50,7 +51,7 @@ from recoup.domain.recovery.psp import PaymentGateway
 from recoup.domain.recovery.writeback import WritebackPort
 from recoup.services.notify import Delivering
 from recoup.services.recovery import Recovery
-from recoup.services.worker import Writeback, run_worker
+from recoup.services.worker import Periodic, Writeback, run_worker
 from recoup.services.writeback import writeback_resolver
 from recoup.settings import DetectionSettings as DetectionConfig
 from recoup.settings import Settings, load_settings
@@ -115,6 +116,15 @@ class App:
             chunk=s.batch,
         )
 
+    def periodic(self) -> Periodic:
+        """The worker's periodic work: assist suggestions and spike scans, retention."""
+        return Periodic(
+            assist_tools=assist_tools(self.settings.assist),
+            assist_options=assist_options(self.settings.assist),
+            retention_days=self.settings.retention.raw_payload_days,
+            retention_batch=self.settings.retention.batch,
+        )
+
     def run_worker(self, **options: Any) -> int:
         """Run worker rounds with everything configured (recovery, writeback); ``options`` go
         to :func:`recoup.services.worker.run_worker` (interval, rounds, on_round, should_stop)."""
@@ -133,6 +143,7 @@ class App:
                 lease=timedelta(seconds=self.settings.writeback.lease_seconds),
             ),
             notify=self.notify_delivering(),
+            periodic=self.periodic(),
             **options,
         )
 

@@ -16,7 +16,7 @@ from recoup.domain.cases.casing import CasePlan, change_plan
 from recoup.domain.cases.teams import TeamDirectory, choose, teams_of
 from recoup.domain.cases.urgency import urgency_score
 from recoup.domain.detection.findings import Finding
-from recoup.domain.detection.taxonomy import TAXONOMY, Tier
+from recoup.domain.detection.taxonomy import ALL_TYPES, Tier
 from recoup.domain.errors import ConflictError, InvalidInputError
 from recoup.domain.ingestion.event import Event
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -38,7 +38,7 @@ class CaseFilter:
         if self.status is not None and self.status not in STATUS_FILTERS:
             allowed = ", ".join(sorted(STATUS_FILTERS))
             raise InvalidInputError(f"unknown status {self.status!r}; use one of {allowed}")
-        if self.type is not None and self.type not in TAXONOMY:
+        if self.type is not None and self.type not in ALL_TYPES:
             raise InvalidInputError(f"unknown case type {self.type!r}")
         if self.tier is not None and self.tier not in {t.value for t in Tier}:
             raise InvalidInputError(f"unknown tier {self.tier!r}")

@@ -2,7 +2,8 @@
 
 A case whose type has a ladder gets a climb row when it opens (``new``, due at once). The runner
 claims due climbs in one short transaction and leases them (``next_at`` moves :data:`LEASE`
-ahead, so a crashed runner's climbs come back), then for each climb, outside any transaction,
+ahead, so a crashed runner's climbs come back), then for each climb, while the lease lasts and
+only if nobody moved the climb since the claim, outside any transaction,
 runs the due step: a retry through the PSP port (timed and limited by the retry planner), a
 message through the outreach port (contact rules applied), a self-service link, or an
 escalation to a person. Then, in one transaction per case: the attempts, messages and grants,
@@ -207,13 +208,16 @@ def run_recovery(
     report = RecoveryReport()
     for _ in range(rounds):
         now = clock.now()
+        leased_until = now + recovery.lease
         with uow() as tx:
             claimed = tx.claim_due_climbs(now, chunk)
             if not claimed:
                 break
-            tx.lease_climbs([case_id for case_id, _ in claimed], now + recovery.lease)
+            tx.lease_climbs([case_id for case_id, _ in claimed], leased_until)
             tx.commit()
         for case_id, state in claimed:
+            if clock.now() >= leased_until:
+                break  # our lease is over: another runner may hold the rest; claim again
             report.climbs += 1
             try:
                 _turn(case_id, state, uow=uow, clock=clock, rec=recovery, report=report)
@@ -316,6 +320,8 @@ def _turn(case_id: str, state: LadderState | None, *, uow: UnitOfWorkFactory, cl
           intervention: tuple[climb.Intervention, str] | None = None) -> None:  # fmt: skip
     now = clock.now()
     with uow() as tx:
+        if intervention is None and tx.climbs([case_id]).get(case_id) != state:
+            return  # another runner took the climb on since our claim: the turn was its
         case = tx.cases_by_id([case_id]).get(case_id)
         if case is None:
             return
@@ -403,7 +409,8 @@ def _stopped(spec: LadderSpec, state: LadderState | None, case: Case,
 def _note(turn: _Turn, summary: str) -> None:
     """A timeline entry and audit record for a move made from outside the climb."""
     case = turn.case
-    entry_id = derived_id("timeline", case.id, "recovery_choice", turn.now.isoformat(), summary)
+    entry_id = derived_id("timeline", case.id, "recovery_choice", str(case.version),
+                          turn.now.isoformat(), summary)  # fmt: skip
     turn.timeline.append(TimelineEntry(id=entry_id, case_id=case.id, at=turn.now, kind="recovery",
                                        actor=ACTOR, summary=summary,
                                        data={"attempt": entry_id}))  # fmt: skip

@@ -14,19 +14,22 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
+from recoup.domain.assist.store import AssistUow
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases import sla
 from recoup.domain.detection.detectors import Detectors
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWorkFactory
 from recoup.domain.recovery.writeback import MAX_ATTEMPTS, WritebackPort
+from recoup.services.assist import AssistOptions, AssistTools, scan_patterns, suggest_new_cases
 from recoup.services.expectations import DEFAULT_CHUNK, TimerReport, fire_due
 from recoup.services.notify import Delivering, DeliverReport, NotifyUow
 from recoup.services.notify import deliver_due as deliver_webhooks
 from recoup.services.recovery import Recovery, RecoveryReport, run_recovery
+from recoup.services.retention import apply_retention
 from recoup.services.writeback import DEFAULT_LEASE, DeliveryReport, deliver_due
 
 WORKER_ACTOR = "system:worker"
@@ -50,11 +53,56 @@ class WorkerReport:
     recovery: RecoveryReport = field(default_factory=RecoveryReport)
     writeback: DeliveryReport = field(default_factory=DeliveryReport)
     notify: DeliverReport = field(default_factory=DeliverReport)
+    suggested: int = 0
+    pattern_alerts: int = 0
+    redacted: int = 0
 
     @property
     def fired(self) -> int:
         return (self.timers.due + self.timers.woken + self.sla.due + self.recovery.climbs
-                + self.writeback.claimed + self.notify.claimed)  # fmt: skip
+                + self.writeback.claimed + self.notify.claimed + self.suggested
+                + self.pattern_alerts + self.redacted)  # fmt: skip
+
+
+@dataclass
+class Periodic:
+    """Work the worker does besides what is due: triage suggestions for new cases (every round,
+    once a model exists), the spike scan (every ``scan_every``) and retention (every
+    ``retention_every``). The last run times live in the process: after a restart each runs
+    once at once, which is harmless (both are idempotent)."""
+
+    assist_tools: AssistTools | None = None
+    assist_options: AssistOptions | None = None
+    scan_every: timedelta = timedelta(hours=1)
+    retention_days: int | None = None
+    retention_batch: int = 2000
+    retention_every: timedelta = timedelta(hours=24)
+    last_scan_at: datetime | None = None
+    last_retention_at: datetime | None = None
+
+    def run(self, report: WorkerReport, *, uow: UnitOfWorkFactory, clock: Clock,
+            policy: PolicyEngine | None) -> None:  # fmt: skip
+        now = clock.now()
+        assist_uow = cast(AssistUow, uow)
+        if self.assist_tools is not None and self.assist_options is not None:
+            report.suggested = suggest_new_cases(uow=assist_uow, clock=clock,
+                                                 tools=self.assist_tools,
+                                                 options=self.assist_options)  # fmt: skip
+            if _due(self.last_scan_at, self.scan_every, now):
+                self.last_scan_at = now
+                scan = scan_patterns(uow=assist_uow, clock=clock, options=self.assist_options,
+                                     policy=policy)  # fmt: skip
+                report.pattern_alerts = len(scan.alerts)
+        if self.retention_days is not None and _due(self.last_retention_at,
+                                                    self.retention_every, now):  # fmt: skip
+            self.last_retention_at = now
+            kept = apply_retention(uow=uow, clock=clock, days=self.retention_days,
+                                   batch=self.retention_batch)  # fmt: skip
+            report.redacted = sum(kept.redacted.values())
+
+
+def _due(last: datetime | None, every: timedelta, now: datetime) -> bool:
+    return last is None or now - last >= every
 
 
 def fire_sla_timers(
@@ -105,9 +153,10 @@ def run_due(
     recovery: Recovery | None = None,
     writeback: Writeback | None = None,
     notify: Delivering | None = None,
+    periodic: Periodic | None = None,
 ) -> WorkerReport:
     """One round: snoozes, expected-but-missing timers, SLA timers, due recovery steps, due
-    writebacks, due outbound webhooks."""
+    writebacks, due outbound webhooks, then the :class:`Periodic` work."""
     timers = fire_due(uow=uow, clock=clock, detectors=detectors, chunk=chunk, policy=policy)
     sla_report = fire_sla_timers(uow=uow, clock=clock, chunk=chunk)
     climbed = RecoveryReport()
@@ -123,8 +172,11 @@ def run_due(
         # the store's unit of work has the notify methods (NotifyMixin); the UnitOfWork
         # protocol does not list them yet
         sent = deliver_webhooks(uow=cast(NotifyUow, uow), clock=clock, delivering=notify)
-    return WorkerReport(timers=timers, sla=sla_report, recovery=climbed, writeback=delivered,
-                        notify=sent)  # fmt: skip
+    report = WorkerReport(timers=timers, sla=sla_report, recovery=climbed, writeback=delivered,
+                          notify=sent)  # fmt: skip
+    if periodic is not None:
+        periodic.run(report, uow=uow, clock=clock, policy=policy)
+    return report
 
 
 @dataclass
@@ -150,13 +202,15 @@ def run_worker(
     recovery: Recovery | None = None,
     writeback: Writeback | None = None,
     notify: Delivering | None = None,
+    periodic: Periodic | None = None,
 ) -> int:
     """Run rounds every ``interval`` seconds until ``should_stop()`` or ``rounds`` are done;
     returns the rounds run. A round that found work is followed at once by another."""
     done = 0
     while not should_stop() and (rounds is None or done < rounds):
         report = run_due(uow=uow, clock=clock, detectors=detectors, policy=policy,
-                         recovery=recovery, writeback=writeback, notify=notify)  # fmt: skip
+                         recovery=recovery, writeback=writeback, notify=notify,
+                         periodic=periodic)  # fmt: skip
         done += 1
         if on_round is not None:
             on_round(report)

@@ -93,6 +93,13 @@ ACCESS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/api/v1/webhooks/deliveries"): R,
     ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/redeliver"): AD,
     ("GET", "/api/v1/metrics"): R,
+    # assist (assist_routes.py)
+    ("GET", "/api/v1/cases/{case_id}/suggestions"): R,
+    ("POST", "/api/v1/cases/{case_id}/suggestions"): W,
+    ("POST", "/api/v1/cases/{case_id}/suggestions/{field}/accept"): W,
+    ("POST", "/api/v1/cases/{case_id}/suggestions/{field}/override"): W,
+    ("GET", "/api/v1/cases/{case_id}/summary"): R,
+    ("GET", "/api/v1/assist/models"): R,
 }
 
 DUMMY_ID = "00000000-0000-4000-8000-000000000001"

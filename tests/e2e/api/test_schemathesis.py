@@ -75,7 +75,9 @@ def test_no_generated_request_gets_a_server_error(app: App, clock: FixedClock) -
 
         run()
     assert operations >= 40
-    assert answered[2] >= 100, answered  # the generated requests reach the services too
+    # The generated requests reach the services too, not only the validation in front of them.
+    assert answered[2] >= 50, answered
+    assert answered[2] >= sum(answered.values()) // 10, answered
     assert not failures, "\n".join(failures)
 
 

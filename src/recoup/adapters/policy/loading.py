@@ -16,7 +16,7 @@ from typing import Any
 import zen
 
 from recoup.adapters.policy.engine import ENTRY, TableInfo, ZenPolicy, _strip, table_info
-from recoup.domain.detection.taxonomy import TAXONOMY, FindingType, Tier
+from recoup.domain.detection.taxonomy import ALL_TYPES, FindingType, Tier
 from recoup.domain.errors import ConfigurationError
 from recoup.domain.policy import BUSINESS_IMPACTS, CONTROL_SENSITIVITIES, OUTPUTS, TraceStep
 
@@ -202,7 +202,7 @@ def load_policy(path: Path | str, *, reuse: bool = True) -> ZenPolicy:
         raise PolicyError(problems)
     tables: dict[str, TableInfo] = {n["id"]: table_info(n) for n in nodes}
     policy = ZenPolicy(path, texts, tables, reuse=reuse)
-    for spec in TAXONOMY.values():
+    for spec in ALL_TYPES.values():
         for context in sample_contexts(spec):
             try:
                 result, trace = policy.evaluate(context)

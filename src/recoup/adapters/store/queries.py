@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -74,7 +75,11 @@ class CaseQueriesMixin:
         return [tuple(r) for r in self.conn.execute(query)]
 
     def find_case(self, id_or_prefix: str) -> Case:
-        query = sa.select(t.cases).where(id_prefix_filter(t.cases.c.id, id_or_prefix)).limit(2)
+        try:  # a whole id is a primary-key lookup; only a prefix needs the scan
+            where = t.cases.c.id == str(uuid.UUID(id_or_prefix))
+        except ValueError:
+            where = id_prefix_filter(t.cases.c.id, id_or_prefix)
+        query = sa.select(t.cases).where(where).limit(2)
         rows = self.conn.execute(query).all()
         if not rows:
             raise NotFoundError(f"no case {id_or_prefix!r}")

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from recoup.adapters.store import tables as t
 from recoup.adapters.store.api_queries import ApiQueriesMixin
+from recoup.adapters.store.assist import AssistMixin
 from recoup.adapters.store.bulk import Bulk
 from recoup.adapters.store.identity import IdentityMixin
 from recoup.adapters.store.metrics import MetricsMixin
@@ -91,6 +92,7 @@ class SqlUnitOfWork(
     IdentityMixin,
     MetricsMixin,
     NotifyMixin,
+    AssistMixin,
 ):
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine

@@ -178,13 +178,36 @@ _TYPES = [
 # fmt: on
 
 TAXONOMY: dict[str, FindingType] = {t.name: t for t in _TYPES}
+"""The types detectors emit from source events (the labeled month injects each of them)."""
+
+MONITORING_TYPES: dict[str, FindingType] = {
+    t.name: t
+    for t in [
+        _t("pattern_alert", _PAY, "operations", _TRIG, _S, _G, 4 * H, 1 * D, 7 * D, "pattern",
+           "a kind of failure concentrates on one processor, card range, product, batch or "
+           "region, against its baseline (raised by `recoup assist scan`, not by a detector)"),
+    ]
+}  # fmt: skip
+"""Types Recoup raises by watching its own findings rather than source events."""
+
+ALL_TYPES: dict[str, FindingType] = {**TAXONOMY, **MONITORING_TYPES}
 
 
 def finding_type(name: str) -> FindingType:
     try:
-        return TAXONOMY[name]
+        return ALL_TYPES[name]
     except KeyError:
         raise KeyError(f"unknown finding type {name!r}") from None
 
 
-__all__ = ["TAXONOMY", "Breakpoint", "Category", "FindingType", "Kind", "Tier", "finding_type"]
+__all__ = [
+    "ALL_TYPES",
+    "MONITORING_TYPES",
+    "TAXONOMY",
+    "Breakpoint",
+    "Category",
+    "FindingType",
+    "Kind",
+    "Tier",
+    "finding_type",
+]

@@ -1,0 +1,1 @@
+"""Assist adapters: the scikit-learn learner, model files, and generated labeled history."""
