@@ -49,12 +49,16 @@ from recoup.domain.recovery.ledger import DEFAULT_CHART, ChartOfAccounts, Ledger
 from recoup.domain.recovery.outreach import ContactRules, OutreachChannel
 from recoup.domain.recovery.psp import PaymentGateway
 from recoup.domain.recovery.writeback import WritebackPort
+from recoup.services.metrics import rebuild_metrics
 from recoup.services.notify import Delivering
 from recoup.services.recovery import Recovery
 from recoup.services.worker import Periodic, Writeback, run_worker
 from recoup.services.writeback import writeback_resolver
 from recoup.settings import DetectionSettings as DetectionConfig
 from recoup.settings import Settings, load_settings
+
+METRICS_REVISION = "0009"
+"""The migration that added the metric summary tables."""
 
 
 @dataclass
@@ -87,7 +91,15 @@ class App:
             raise ConfigurationError(
                 "the database schema is not current; run `recoup db upgrade` first"
             )
-        migrate.upgrade(self.engine)
+        self.upgrade_schema()
+
+    def upgrade_schema(self) -> tuple[str | None, str]:
+        """Apply pending migrations; a store that had cases before the metric summaries existed
+        (migration 0009) gets them computed once. Returns (before, after)."""
+        before, after = migrate.upgrade(self.engine)
+        if before is not None and before < METRICS_REVISION <= after:
+            rebuild_metrics(uow=self.uow, clock=self.clock, actor="system:upgrade")
+        return before, after
 
     def webhook_providers(self) -> dict[str, WebhookProvider]:
         """The configured ``POST /hooks/{source}`` endpoints."""

@@ -9,7 +9,6 @@ import uvicorn
 from rich.table import Table
 
 from recoup.adapters.connectors.webhooks.providers import webhook_reparsers
-from recoup.adapters.store import migrate
 from recoup.domain.errors import InvalidInputError
 from recoup.domain.ids import short_id
 from recoup.domain.ingestion.event import event_json_schema
@@ -112,7 +111,7 @@ def audit_verify() -> None:
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
     app = get_app(schema=False)
-    before, after = migrate.upgrade(app.engine)
+    before, after = app.upgrade_schema()
     if before == after:
         console.print(f"schema already at {after}")
     else:
