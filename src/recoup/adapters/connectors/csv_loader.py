@@ -72,7 +72,7 @@ def parse_profile(text: str, *, origin: str, default_name: str) -> CsvProfile:
     """A profile from TOML text; ``origin`` names it in errors."""
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # also an integer too long, arrays too deep
         raise InvalidInputError(f"not valid TOML: {exc}", location=Location(origin)) from None
     top = TomlTable(data, origin).allow(*_TOP_KEYS)
     name = top.text("name") or default_name
@@ -226,7 +226,7 @@ def check_format(t: TomlTable, name: str, fmt: str, parts: tuple[str, ...]) -> N
     sample = _SAMPLE.replace(tzinfo=timezone(timedelta(hours=1))) if "%z" in fmt else _SAMPLE
     try:
         back = datetime.strptime(sample.strftime(fmt), fmt)  # noqa: DTZ007 - checked below
-    except ValueError as exc:
+    except (ValueError, re.error) as exc:  # re.error: a directive repeated (%m%m)
         raise t.fail(name, f"bad format {fmt!r} in '{t.key(name)}': {exc}") from None
     missing = [part for part in parts if getattr(back, part) != getattr(_SAMPLE, part)]
     if missing:

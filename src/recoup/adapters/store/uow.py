@@ -582,6 +582,11 @@ class SqlUnitOfWork(
                 "run_id": stmt.excluded.run_id,
                 "label": stmt.excluded.label,
                 "line": stmt.excluded.line,
+                # the latest sighting's refusal, whole: its location, reason and format agree
+                "field": stmt.excluded.field,
+                "code": stmt.excluded.code,
+                "reason": stmt.excluded.reason,
+                "format": stmt.excluded.format,
                 "status": "open",
             },
         )

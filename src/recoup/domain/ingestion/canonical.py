@@ -7,7 +7,7 @@ file, line and field that are wrong, so a batch never stops and nothing is dropp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -22,7 +22,7 @@ from recoup.domain.ingestion.types import is_known_type
 from recoup.domain.money import Money, check_amount
 
 _FIELD_IN_MESSAGE = re.compile(r" - at `\$\.?([^`]*)`$")
-_NAMED_FIELD = re.compile(r"field `([^`]+)`")
+_NAMED_FIELD = re.compile(r"field `([^`]*)`")
 
 
 NEGATIVE = "amount must not be negative; say which way with direction"
@@ -34,6 +34,10 @@ _FRIENDLY = {
 }
 
 
+MAX_FIELD = 200
+"""The longest field name a rejection's location keeps (the quarantine stores up to 200)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """A record that could not become an event, and exactly why."""
@@ -43,8 +47,26 @@ class Rejection:
     reason: str
     raw: str
 
+    def __post_init__(self) -> None:
+        # A NUL character (which PostgreSQL text cannot hold) is shown as U+FFFD, as in events:
+        # a record with one must still reach quarantine instead of failing its batch.
+        for name in ("reason", "raw"):
+            value = getattr(self, name)
+            if isinstance(value, str) and "\x00" in value:
+                object.__setattr__(self, name, _no_nul(value))
+        # The field may quote the input (an unknown key): keep it within what a location stores.
+        field = self.location.field
+        if field is not None and ("\x00" in field or len(field) > MAX_FIELD):
+            if len(field) > MAX_FIELD:
+                field = field[: MAX_FIELD - 1] + "…"
+            object.__setattr__(self, "location", replace(self.location, field=_no_nul(field)))
+
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
+
+
+def _no_nul(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
 
 
 @cache
@@ -59,10 +81,15 @@ def _schema_field(message: str) -> tuple[str | None, str]:
         path, text = match.group(1), message[: match.start()]
         named = _NAMED_FIELD.search(text)
         if named and text.startswith(_UNKNOWN_FIELD):
-            return f"{path}.{named.group(1)}", text
+            return f"{path}.{_name(named)}", text
         return (path or None), text
     named = _NAMED_FIELD.search(message)
-    return (named.group(1) if named else None), message
+    return (_name(named) if named else None), message
+
+
+def _name(named: re.Match[str]) -> str:
+    """A field name from a message; an empty key is named as JSON writes it, ``""``."""
+    return named.group(1) or '""'
 
 
 def parse_record(
@@ -231,4 +258,4 @@ def build_event(
         return Rejection(where, "invalid_value", exc.message, _printable(raw or ""))
 
 
-__all__ = ["Rejection", "build_event", "normalise", "parse_record"]
+__all__ = ["MAX_FIELD", "Rejection", "build_event", "normalise", "parse_record"]

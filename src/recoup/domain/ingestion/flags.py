@@ -17,5 +17,11 @@ class FileFlag:
     code: str
     reason: str
 
+    def __post_init__(self) -> None:
+        # The reason quotes the file; a NUL character in it (which PostgreSQL text cannot hold)
+        # is shown as U+FFFD so the flag can be stored.
+        if "\x00" in self.reason:
+            object.__setattr__(self, "reason", self.reason.replace("\x00", "\ufffd"))
+
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"

@@ -41,9 +41,9 @@ class HookCounters:
         }
 
 
-def _problem(status: int, title: str, detail: str) -> JSONResponse:
+def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
         status_code=status,
         media_type="application/problem+json",
     )
@@ -111,7 +111,8 @@ class HookEndpoint:
         payload = {"accepted": result.accepted, "new": result.new,
                    "duplicates": result.duplicates, "quarantined": result.quarantined}  # fmt: skip
         if not events and rejections and all(r.code in _UNREADABLE for r in rejections):
-            return JSONResponse({**payload, "detail": rejections[0].reason}, status_code=400)
+            # kept in quarantine (counted in the body), but nothing in it could be read
+            return _problem(400, "Unreadable body", rejections[0].reason, **payload)
         return JSONResponse(payload, status_code=200)
 
 

@@ -97,6 +97,8 @@ class _Head(msgspec.Struct):
 
 
 _LIST = msgspec.json.Decoder(_ListPage)
+_UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+"""What decoding a body can raise: not JSON, not UTF-8 inside a string, nested too deeply."""
 _HEAD = msgspec.json.Decoder(_Head)
 _ERROR = msgspec.json.Decoder(dict[str, Any])
 
@@ -201,7 +203,7 @@ class StripeEventsClient(OwnedHttpClient):
             body = _ERROR.decode(response.content)
             if isinstance(body.get("error"), dict):
                 error = body["error"]
-        except msgspec.DecodeError:
+        except _UNREADABLE:
             pass
         kind = "/".join(str(error[k]) for k in ("type", "code") if error.get(k))
         message = str(error.get("message") or response.reason_phrase or "no message")
@@ -256,7 +258,7 @@ def _parse(body: bytes, where: str) -> tuple[EventPage, str | None]:
     """The page, and the id to ask for the next page with (None when it is the last)."""
     try:
         listing = _LIST.decode(body)
-    except msgspec.DecodeError as exc:
+    except _UNREADABLE as exc:
         raise TerminalExternalError(f"{where}: not a Stripe list object: {exc}") from None
     if listing.object != "list":
         raise TerminalExternalError(f"{where}: object is {listing.object!r}, not 'list'")
@@ -274,7 +276,7 @@ def _event(raw: msgspec.Raw) -> RawEvent:
     body = bytes(raw)
     try:
         head = _HEAD.decode(body)
-    except msgspec.DecodeError:  # not an object: the mapper refuses it with its location
+    except _UNREADABLE:  # not an object: the mapper refuses it with its location
         return RawEvent(body, None, None, None)
     event_id = head.id if isinstance(head.id, str) and head.id else None
     created = head.created
