@@ -581,3 +581,41 @@ def test_no_record_is_matched_twice_and_group_sums_are_exact(data: Any) -> None:
         target = sum((bank[i] for i in rights), Decimal(0))
         assert target == total  # both group passes of the default rules are exact
         assert {m["amount_diff"] for m in members} == {target - total}
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=datasets())
+def test_matching_only_gives_the_same_matches_and_no_breaks(data: Any) -> None:
+    lt, rt = data
+    rules = default_rules()
+    full = reconcile(lt, rt, rules)
+    quick = reconcile(lt, rt, rules, explain_breaks=False)
+    assert _canonical(quick)[0] == _canonical(full)[0]
+    assert _canonical(quick)[2:] == _canonical(full)[2:]
+    assert quick.breaks.num_rows == 0
+    assert quick.breaks.column_names == full.breaks.column_names
+
+
+def test_a_block_pair_without_text_to_compare_is_no_candidate_when_the_block_is_last() -> None:
+    rules = parse_rules(
+        """
+        version = 1
+        [[pass]]
+        name = "block"
+        kind = "one_to_one"
+        keys = ["amount"]
+        date_window_days = 3
+        reference_min = 85
+        """,
+        source="test",
+    )
+    result = reconcile(
+        left({"id": "c1", "amount": D(10)}, {"id": "c2", "amount": D(20), "reference": "R-20"}),
+        right(
+            {"id": "b1", "amount": D(10), "reference": "R-10"},
+            {"id": "b2", "amount": D(20), "reference": "R-20"},
+        ),
+        rules,
+    )
+    assert pairs(result) == {("c2", "b2", "block", "auto")}
+    assert result.stats["passes"]["block"]["candidates"] == 1

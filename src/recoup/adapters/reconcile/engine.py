@@ -1,24 +1,26 @@
 """The matching engine: passes of set-based SQL on DuckDB over Arrow tables.
 
-Each pass works on the records no earlier pass matched:
+Each pass works on the records no earlier pass matched (``recon_open_*``: copied once, and each
+pass deletes what it matched):
 
 1. **Candidates.** For every identifier key, an equi-join of left and right on that key; for the
-   ``amount`` key a blocking join on (currency, amount band, date band), the left row probing
+   ``amount`` key a blocking equi-join on (amount band, date band, currency), the left row probing
    every band its tolerance and window reach, then the exact DECIMAL tolerance and date window as
    a filter; an ``in`` key joins the left value to the words of the right text. A many-to-one
    pass first groups the left rows (``GROUP BY group_by``, exact DECIMAL sums) and treats each
    group as one left row; a one-to-many pass does the same with the right rows. The joins
    write the candidate rows directly (amount difference, allowance, days, texts).
 2. **Fuzzy text** (RapidFuzz, pairwise, in C++ threads) only on the candidate pairs the amount
-   block found, never across the sides.
+   block found (and, when the block is the last key, only where both texts are present), never
+   across the sides; a pair under a minimum similarity is dropped there, before scoring.
 3. **Score** (:mod:`recoup.domain.reconcile.model`) and thresholds.
 4. **Conflicts.** Greedy by (score desc, left id, right id) so each record is matched at most
    once, computed in rounds of locally dominant pairs (a pair that is the best of both of its
-   records); with a total order this gives exactly the greedy result, and does not depend on
-   row order.
+   records, found with ``min()`` of a struct per record); with a total order this gives exactly
+   the greedy result, and does not depend on row order.
 
-Leftovers become breaks (:func:`_breaks`). Money stays DECIMAL(18,4)
-throughout; only scores are floating point.
+Leftovers become breaks (:func:`_breaks`, skipped with ``explain_breaks=False``). Money stays
+DECIMAL(18,4) throughout; only scores are floating point.
 """
 
 from __future__ import annotations
@@ -91,6 +93,11 @@ _MATCH_SCHEMA = pa.schema(
     ]
 )
 
+BREAK_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in
+     ("item_id", "side", "reason", "field", "expected", "actual", "candidate_id")]
+)  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class ReconcileResult:
@@ -108,11 +115,14 @@ def reconcile(
     *,
     con: duckdb.DuckDBPyConnection | None = None,
     progress: Progress | None = None,
+    explain_breaks: bool = True,
 ) -> ReconcileResult:
     """Match ``left`` (expected) against ``right`` (bank lines) with ``rules``.
 
     Row order does not matter; output rows are in no particular order (sort by ids to compare).
-    Temporary objects are named ``recon_*`` and dropped before returning.
+    Temporary objects are named ``recon_*`` and dropped before returning. With
+    ``explain_breaks=False`` the breaks table is empty (matching only: the unmatched ids are
+    still returned, their field-level reasons are not searched for).
     """
     started = time.perf_counter()
     con = con if con is not None else duckdb.connect()
@@ -125,18 +135,19 @@ def reconcile(
             "right_id VARCHAR, rule VARCHAR, score DOUBLE, status VARCHAR, "
             "amount_diff DECIMAL(18,4))"
         )
+        tables = _open_all(con)
         for rule in rules.passes:
             began = time.perf_counter()
-            _refresh_open(con)
             run = _three_way if rule.kind is PassKind.THREE_WAY else _pass
             counts = run(con, rule)
+            if counts["matched_left"] or counts["matched_right"]:
+                _close_matched(con, rule, tables)
             counts["seconds"] = round(time.perf_counter() - began, 4)
             stats["passes"][rule.name] = counts
             if progress is not None:
                 progress(rule.name, counts["matched_left"])
         began = time.perf_counter()
-        _refresh_open(con)
-        result = _collect(con, rules)
+        result = _collect(con, rules, explain_breaks)
         stats["breaks_seconds"] = round(time.perf_counter() - began, 4)
         stats["matched_left"] = left.num_rows - result[2].num_rows
         stats["matched_right"] = right.num_rows - result[3].num_rows
@@ -150,8 +161,9 @@ def reconcile(
 def _stage(
     con: duckdb.DuckDBPyConnection, table: pa.Table, side: str, columns: dict[str, str]
 ) -> None:
-    """A view ``recon_<side>`` with every column of the spec, typed; absent optional columns
-    are NULL. Money must arrive as decimal: a float amount is refused, not rounded."""
+    """A table ``recon_<side>`` with every column of the spec, typed once (every later step
+    reads it); absent optional columns are NULL. Money must arrive as decimal: a float amount
+    is refused, not rounded."""
     names = set(table.column_names)
     missing = [c for c in (*_REQUIRED, *(("kind",) if side == "left" else ())) if c not in names]
     if missing:
@@ -165,8 +177,9 @@ def _stage(
         for c, t in columns.items()
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW recon_{side} AS SELECT {select} FROM recon_{side}_arrow"
+        f"CREATE OR REPLACE TEMP TABLE recon_{side} AS SELECT {select} FROM recon_{side}_arrow"
     )
+    con.unregister(f"recon_{side}_arrow")
     nulls, dupes = _one(
         con,
         "SELECT count(*) FILTER (WHERE id IS NULL), count(*) - count(DISTINCT id) "
@@ -178,17 +191,30 @@ def _stage(
         )
 
 
-def _refresh_open(con: duckdb.DuckDBPyConnection) -> None:
-    """Materialise the records no pass has matched yet (a view would be re-evaluated at every
-    reference inside a pass)."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE recon_open_left AS SELECT * FROM recon_left "
-        "WHERE id NOT IN (SELECT left_id FROM recon_matches)"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE recon_open_right AS SELECT * FROM recon_right "
-        "WHERE id NOT IN (SELECT right_id FROM recon_matches)"
-    )
+def _open_all(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The records no pass has matched yet: at first a view of every record; the first pass
+    that matches a side turns it into a table without its matches, later passes delete theirs
+    (a table, not a view re-evaluated at every reference inside a pass). Returns the sides
+    already tables (none)."""
+    for side in ("left", "right"):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW recon_open_{side} AS SELECT * FROM recon_{side}")
+    return set()
+
+
+def _close_matched(con: duckdb.DuckDBPyConnection, rule: Pass, tables: set[str]) -> None:
+    """Remove the records ``rule`` matched from the open sets (``tables``: the sides that are
+    tables already)."""
+    for side in ("left", "right"):
+        matched = f"SELECT {side}_id FROM recon_matches WHERE rule = '{_q(rule.name)}'"
+        if side in tables:
+            con.execute(f"DELETE FROM recon_open_{side} WHERE id IN ({matched})")
+            continue
+        con.execute(f"DROP VIEW recon_open_{side}")
+        con.execute(
+            f"CREATE TEMP TABLE recon_open_{side} AS SELECT * FROM recon_{side} "
+            f"WHERE id NOT IN ({matched})"
+        )
+        tables.add(side)
 
 
 def _kinds(rule: Pass) -> str:
@@ -331,15 +357,38 @@ def _pass(con: duckdb.DuckDBPyConnection, rule: Pass) -> dict[str, Any]:
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE recon_l_rest AS SELECT * FROM recon_l l WHERE {rest}"
             )
-            band = _band_pairs(con, "recon_l_rest", "recon_r", w, residual, candidate % "FALSE")
+            # A block pair whose compared text is absent on a side scores 0 on it and is dropped
+            # below a positive minimum; when no key follows, it need not be built at all.
+            absent = [
+                f"l.{text} IS NOT NULL AND r.{text} IS NOT NULL"
+                for text, minimum in (("reference", rule.reference_min), ("name", rule.name_min))
+                if minimum is not None and minimum > 0 and i == len(rule.keys) - 1
+            ]
+            band = _band_pairs(
+                con,
+                "recon_l_rest",
+                "recon_r",
+                w,
+                " AND ".join([residual, *absent]),
+                candidate % "FALSE",
+                "rid, amount, currency, date_lo, date_hi, reference, name",
+            )
             con.execute(f"INSERT INTO recon_cand {band}")
             continue
         if key.in_text:
+            # The (unit, line) pairs first, on their own: in one statement DuckDB may join the
+            # units to the lines on the window and tolerance alone (an inequality join) and only
+            # then on the words.
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE recon_word_pairs AS
+                SELECT DISTINCT l.gid, t.rid FROM (
+                    SELECT rid, unnest(regexp_split_to_array({key.right_field},
+                                                             '{WORD_SPLIT}')) AS word
+                    FROM recon_r WHERE {key.right_field} IS NOT NULL) t
+                JOIN recon_l l ON l.k{i} = t.word WHERE {rest}
+            """)
             source = (
-                f"(SELECT DISTINCT rid AS wid, word FROM (SELECT rid, unnest("
-                f"regexp_split_to_array({key.right_field}, '{WORD_SPLIT}')) AS word "
-                f"FROM recon_r WHERE {key.right_field} IS NOT NULL)) t "
-                f"JOIN recon_l l ON l.k{i} = t.word JOIN recon_r r ON r.rid = t.wid"
+                "recon_word_pairs p JOIN recon_l l ON l.gid = p.gid JOIN recon_r r ON r.rid = p.rid"
             )
         else:
             source = f"recon_l l JOIN recon_r r ON l.k{i} = r.{key.right_field}"
@@ -349,13 +398,11 @@ def _pass(con: duckdb.DuckDBPyConnection, rule: Pass) -> dict[str, Any]:
         )
     candidates = _count(con, "recon_cand")
     _score(con, rule)
-    _resolve(con)
-    _record(con, rule)
-    (matched_left, matched_right) = _one(
-        con,
-        "SELECT count(DISTINCT left_id), count(DISTINCT right_id) FROM recon_matches "
-        f"WHERE rule = '{_q(rule.name)}'",
-    )
+    chosen = _resolve(con)
+    rows = _record(con, rule)
+    # A match row is one left and one right record; a group is one unit on its grouped side.
+    matched_left = chosen if rule.kind is PassKind.ONE_TO_MANY else rows
+    matched_right = chosen if rule.kind is PassKind.MANY_TO_ONE else rows
     return {
         "candidates": candidates,
         "matched_right": int(matched_right),
@@ -370,34 +417,43 @@ def _band_pairs(
     window: int,
     residual: str,
     select: str = "l.gid, r.rid",
+    right_columns: str = "rid, amount, currency, date_lo, date_hi",
 ) -> str:
     """SQL for the (gid, rid) pairs of ``left_rel`` units (gid, eamt, currency, date_lo,
     date_hi, allow_lo, allow_hi) and ``right_rel`` units (rid, amount, currency, date_lo,
     date_hi) within tolerance and window, by blocking on (amount band, date band[, currency]).
     Each left unit probes every band its tolerance and window reach; the band functions are
     monotone, so no pair within tolerance is lost, and the exact DECIMAL filter ``residual``
-    (aliases l, r) runs on the blocked pairs only."""
+    (aliases l, r) runs on the blocked pairs only. ``right_columns`` are the right columns
+    ``select`` and ``residual`` may read (the banded view of the right side shows only them)."""
     (median,) = _one(con, f"SELECT median(allow_lo + allow_hi) FROM {left_rel}")
     reach = Decimal(median) if median is not None else Decimal(0)
     width = max(int(reach * 10000) + 1, 100)  # band in 1/10000 units: the median reach
     wd = 2 * window + 1
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE recon_rb AS
-        SELECT *, CAST(amount * 10000 AS BIGINT) // {width} AS ab,
+        CREATE OR REPLACE TEMP VIEW recon_rb AS
+        SELECT {right_columns}, CAST(amount * 10000 AS BIGINT) // {width} AS ab,
                (date_lo - DATE '1970-01-01') // {wd} AS db
         FROM {right_rel}
     """)
+    units = f"""
+        (SELECT *, unnest(range((date_lo - {window} - DATE '1970-01-01') // {wd},
+                                (date_hi + {window} - DATE '1970-01-01') // {wd} + 1)) AS db
+         FROM (SELECT *,
+                      unnest(range(CAST((eamt - allow_lo) * 10000 AS BIGINT) // {width},
+                                   CAST((eamt + allow_hi) * 10000 AS BIGINT) // {width} + 1))
+                      AS ab FROM {left_rel}))"""
+    # A left unit with a currency joins on it too (an equality DuckDB hashes); one without
+    # (converted by an FX rate) meets every currency of its bands.
     return f"""
-        SELECT {select}
-        FROM (SELECT *, unnest(range((date_lo - {window} - DATE '1970-01-01') // {wd},
-                                     (date_hi + {window} - DATE '1970-01-01') // {wd} + 1)) AS db
-              FROM (SELECT *,
-                           unnest(range(CAST((eamt - allow_lo) * 10000 AS BIGINT) // {width},
-                                        CAST((eamt + allow_hi) * 10000 AS BIGINT) // {width} + 1))
-                           AS ab FROM {left_rel})) l
-        JOIN recon_rb r ON r.ab = l.ab AND r.db = l.db
-             AND (l.currency IS NULL OR r.currency = l.currency)
+        SELECT * FROM (
+        SELECT {select} FROM {units} l
+        JOIN recon_rb r ON r.ab = l.ab AND r.db = l.db AND r.currency = l.currency
         WHERE {residual}
+        UNION ALL
+        SELECT {select} FROM {units} l
+        JOIN recon_rb r ON r.ab = l.ab AND r.db = l.db
+        WHERE l.currency IS NULL AND {residual})
     """
 
 
@@ -411,32 +467,46 @@ def _prepared(texts: pa.ChunkedArray, normalize: str) -> tuple[list[str], Any]:
 
 
 def _similarity(con: duckdb.DuckDBPyConnection, rule: Pass) -> str:
-    """Register ``recon_sim`` (gid, rid, ref_sim, name_sim) for the amount-block candidates and
-    return the SQL text part; RapidFuzz compares pairs, not the cross product."""
+    """Register ``recon_sim`` (row, ref_sim, name_sim) for the amount-block candidates whose
+    texts reach the pass's minimums (``row`` is the candidate's rowid; the others cannot pass)
+    and return the SQL text part; RapidFuzz compares pairs, not the cross product."""
+    wanted = [
+        (label, a, b, minimum)
+        for label, a, b, minimum in (
+            ("ref_sim", "lref", "rref", rule.reference_min),
+            ("name_sim", "lname", "rname", rule.name_min),
+        )
+        if minimum is not None
+    ]
+    columns = ", ".join(f"{a}, {b}" for _, a, b, _ in wanted)
     pairs = con.sql(
-        "SELECT gid, rid, lref, rref, lname, rname FROM recon_cand WHERE NOT via_key"
+        f"SELECT rowid AS row, {columns} FROM recon_cand WHERE NOT via_key"
     ).to_arrow_table()
     scorer = _SCORERS[rule.scorer]
-    sims: dict[str, Any] = {"gid": pairs["gid"], "rid": pairs["rid"]}
-    parts = []
-    for label, a, b, minimum in (
-        ("ref_sim", "lref", "rref", rule.reference_min),
-        ("name_sim", "lname", "rname", rule.name_min),
-    ):
-        if minimum is None:
-            continue
+    sims: dict[str, Any] = {}
+    keep = np.ones(pairs.num_rows, dtype=bool)
+    for label, a, b, minimum in wanted:
         left_text, processor = _prepared(pairs[a], rule.normalize)
         right_text, _ = _prepared(pairs[b], rule.normalize)
         values = process.cpdist(
-            left_text, right_text, scorer=scorer, processor=processor, workers=-1
+            left_text,
+            right_text,
+            scorer=scorer,
+            processor=processor,
+            score_cutoff=minimum,  # below it the pair is dropped: no need for the exact value
+            workers=-1,
         )
         absent = np.asarray(pairs[a].is_null()) | np.asarray(pairs[b].is_null())
-        sims[label] = pa.array(np.where(absent, 0.0, np.asarray(values, dtype=np.float64)))
-        parts.append(label)
-    con.register("recon_sim_arrow", pa.table(sims))
+        sims[label] = np.where(absent, 0.0, np.asarray(values, dtype=np.float64))
+        keep &= sims[label] >= minimum
+    kept = pa.table(
+        {"row": pairs["row"].filter(pa.array(keep))}
+        | {label: pa.array(v[keep]) for label, v in sims.items()}
+    )
+    con.register("recon_sim_arrow", kept)
     con.execute("CREATE OR REPLACE TEMP TABLE recon_sim AS SELECT * FROM recon_sim_arrow")
     con.unregister("recon_sim_arrow")
-    return " + ".join(f"coalesce(s.{p}, 0)" for p in parts) + f") / {100.0 * len(parts)}"
+    return " + ".join(f"coalesce(s.{label}, 0)" for label in sims) + f") / {100.0 * len(sims)}"
 
 
 def _score(con: duckdb.DuckDBPyConnection, rule: Pass) -> None:
@@ -450,10 +520,9 @@ def _score(con: duckdb.DuckDBPyConnection, rule: Pass) -> None:
     join, fuzzy_ok = "", "TRUE"
     if rule.uses_fuzzy:
         text = "(" + _similarity(con, rule)
-        join = "LEFT JOIN recon_sim s ON s.gid = c.gid AND s.rid = c.rid"
-        limits = [f"s.ref_sim >= {rule.reference_min}"] if rule.reference_min is not None else []
-        limits += [f"s.name_sim >= {rule.name_min}"] if rule.name_min is not None else []
-        fuzzy_ok = f"(c.via_key OR ({' AND '.join(limits)}))"
+        join = "LEFT JOIN recon_sim s ON s.row = c.rowid"
+        # recon_sim holds only the block pairs whose texts reach the minimums.
+        fuzzy_ok = "(c.via_key OR s.row IS NOT NULL)"
         with_text = f"({base} + {wt.text} * CASE WHEN c.via_key THEN 1.0 ELSE {text} END)"
         score = f"{with_text} / {wt.amount + wt.date + wt.text}"
     else:
@@ -473,11 +542,16 @@ def _resolve(con: duckdb.DuckDBPyConnection) -> int:
     """Greedy one-to-one by (score desc, gid, rid), in rounds of locally dominant pairs."""
     con.execute("CREATE OR REPLACE TEMP TABLE recon_chosen AS SELECT * FROM recon_scored LIMIT 0")
     while True:
+        # The best pair of each unit on each side, by min() of (-score, other id); a pair that
+        # is the best of both of its units is locally dominant.
         added = con.execute("""
             INSERT INTO recon_chosen
-            SELECT gid, rid, diff, score FROM recon_scored
-            QUALIFY row_number() OVER (PARTITION BY gid ORDER BY score DESC, rid) = 1
-                AND row_number() OVER (PARTITION BY rid ORDER BY score DESC, gid) = 1
+            WITH bl AS (SELECT gid, min({'s': -score, 'o': rid, 'diff': diff}) AS b
+                        FROM recon_scored GROUP BY gid),
+                 br AS (SELECT rid, min({'s': -score, 'o': gid}) AS b
+                        FROM recon_scored GROUP BY rid)
+            SELECT bl.gid, br.rid, bl.b.diff, -bl.b.s FROM bl JOIN br
+            ON br.rid = bl.b.o AND br.b.o = bl.gid
         """).fetchall()
         if not added or not added[0][0]:
             break
@@ -491,7 +565,8 @@ def _resolve(con: duckdb.DuckDBPyConnection) -> int:
     return _count(con, "recon_chosen")
 
 
-def _record(con: duckdb.DuckDBPyConnection, rule: Pass) -> None:
+def _record(con: duckdb.DuckDBPyConnection, rule: Pass) -> int:
+    """Insert the chosen units' match rows; return how many."""
     status = f"CASE WHEN score >= {rule.auto_threshold} THEN 'auto' ELSE 'suggested' END"
     if rule.kind is PassKind.MANY_TO_ONE:
         rows = f"""
@@ -519,11 +594,15 @@ def _record(con: duckdb.DuckDBPyConnection, rule: Pass) -> None:
             f"SELECT c.gid AS left_id, c.rid, c.score, c.diff, '{MATCH_ID_PREFIX}' || "
             "chr(31) || c.rid || chr(31) || c.gid AS name FROM recon_chosen c"
         )
-    con.execute(f"""
+    (inserted,) = _one(
+        con,
+        f"""
         INSERT INTO recon_matches
         SELECT {_uuid5_format("h")}, left_id, rid, '{_q(rule.name)}', score, {status}, diff
         FROM (SELECT *, {_sha1("name")} AS h FROM ({rows}))
-    """)
+    """,
+    )
+    return int(inserted)
 
 
 def _sha1(name: str) -> str:
@@ -586,7 +665,7 @@ def _three_way(con: duckdb.DuckDBPyConnection, rule: Pass) -> dict[str, Any]:
 
 
 def _collect(
-    con: duckdb.DuckDBPyConnection, rules: Rules
+    con: duckdb.DuckDBPyConnection, rules: Rules, explain_breaks: bool
 ) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
     matches = con.sql("""
         SELECT match_id, left_id, right_id, rule, score, status,
@@ -594,7 +673,7 @@ def _collect(
         FROM recon_matches
     """).to_arrow_table()
     matches = matches.cast(_MATCH_SCHEMA)
-    broken = _breaks(con, rules)
+    broken = _breaks(con, rules) if explain_breaks else BREAK_SCHEMA.empty_table()
     unmatched_left = con.sql("SELECT id FROM recon_open_left").to_arrow_table()
     unmatched_right = con.sql("SELECT id FROM recon_open_right").to_arrow_table()
     return matches, broken, unmatched_left, unmatched_right
@@ -631,11 +710,15 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
         }
     )
     for side, column in (("left", "left_id"), ("right", "right_id")):
+        # Twins share (currency, amount, date): only those rows build the identifier text.
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE recon_dup_{side} AS
-            WITH s AS (SELECT id, currency, amount, date, {DUPLICATE_KEY[side]} AS ref,
+            WITH c AS (SELECT currency, amount, date FROM recon_{side} GROUP BY ALL
+                       HAVING count(*) > 1),
+                 s AS (SELECT id, currency, amount, date, {DUPLICATE_KEY[side]} AS ref,
                               id IN (SELECT {column} FROM recon_matches) AS matched
-                       FROM recon_{side} WHERE {DUPLICATE_KEY[side]} <> '||'),
+                       FROM recon_{side} SEMI JOIN c USING (currency, amount, date)
+                       WHERE {DUPLICATE_KEY[side]} <> '||'),
                  g AS (SELECT currency, amount, date, ref FROM s GROUP BY ALL HAVING count(*) > 1),
                  d AS (SELECT s.* FROM s SEMI JOIN g USING (currency, amount, date, ref))
             SELECT a.id, substr(min(CASE WHEN b.matched THEN '0' ELSE '1' END || b.id), 2) AS twin
@@ -651,7 +734,8 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
         SELECT id AS gid, {converted} AS eamt, CASE WHEN fx_rate IS NULL THEN currency END
                AS currency, date AS date_lo, date AS date_hi,
                {decimal_literal(absolute, 38, 12)} + {decimal_literal(percent / 100, 38, 12)}
-               * CAST(abs({converted}) AS DECIMAL(38,4)) AS allowed
+               * CAST(abs({converted}) AS DECIMAL(38,4)) AS allowed,
+               currency AS lcur, fx_rate, reference AS lref, kind
         FROM recon_open_left
     """)
     con.execute(
@@ -666,31 +750,47 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
         "(l.currency IS NULL OR l.currency = r.currency) AND abs(r.amount - l.eamt) <= "
         f"l.allow_hi AND r.date_lo BETWEEN l.date_lo - {search} AND l.date_hi + {search}"
     )
-    band = _band_pairs(con, "recon_bl_units", "recon_br_units", search, residual)
-    sources = [f"SELECT gid AS lid, rid, FALSE AS via_key FROM ({band})"]
+    # A pair found by the band and by a key appears twice (via_key FALSE and TRUE): the
+    # nearest-counterpart choice below prefers the key row, and nothing else counts pairs.
+    pair = (
+        "{l}.lcur = r.currency OR {l}.fx_rate IS NOT NULL AS comparable, "
+        "r.amount - {l}.eamt AS diff, abs(r.{rdate} - {l}.date_lo) AS days"
+    )
+    band = _band_pairs(
+        con,
+        "recon_bl_units",
+        "recon_br_units",
+        search,
+        residual,
+        "l.gid AS lid, r.rid, FALSE AS via_key, " + pair.format(l="l", rdate="date_lo"),
+    )
+    sources = [band]
     sources += [
-        f"SELECT l.id, r.id, TRUE FROM recon_open_left l JOIN recon_open_right r ON l.{lf} = r.{rf}"
+        f"SELECT b.gid, r.id, TRUE, {pair.format(l='b', rdate='date')} FROM recon_open_left l "
+        f"JOIN recon_open_right r ON l.{lf} = r.{rf} JOIN recon_bl b ON b.gid = l.id"
         for lf, rf in keys
     ]
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE recon_bpairs AS
-        SELECT p.lid, p.rid, p.via_key, l.currency = r.currency OR l.fx_rate IS NOT NULL
-               AS comparable,
-               r.amount - b.eamt AS diff, b.allowed, abs(r.date - l.date) AS days,
-               l.reference AS lref, r.reference AS rref, l.kind AS kind, l.currency AS lcur,
-               r.currency AS rcur, b.eamt, r.amount AS ramount, l.date AS ldate, r.date AS rdate
-        FROM (SELECT lid, rid, bool_or(via_key) AS via_key FROM ({" UNION ALL ".join(sources)})
-              GROUP BY lid, rid) p
-        JOIN recon_left l ON l.id = p.lid JOIN recon_right r ON r.id = p.rid
-        JOIN recon_bl b ON b.gid = p.lid
-    """)
-    order = "via_key DESC, comparable DESC, abs(diff), days"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE recon_bpairs AS {' UNION ALL '.join(sources)}")
     rows = []
     for side, item, other in (("left", "lid", "rid"), ("right", "rid", "lid")):
+        # Nearest first: an identifier in common, comparable currency (NULL last), closest
+        # amount, closest date, smallest id; min() of a struct orders field by field.
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE recon_near AS SELECT * FROM recon_bpairs
-            WHERE {item} NOT IN (SELECT id FROM recon_dup_{side})
-            QUALIFY row_number() OVER (PARTITION BY {item} ORDER BY {order}, {other}) = 1
+            CREATE OR REPLACE TEMP TABLE recon_near AS
+            WITH k AS (SELECT {item}, min({{'v': NOT via_key, 'c': NOT comparable,
+                                          'd': abs(diff), 't': days, 'o': {other},
+                                          'via_key': via_key, 'comparable': comparable,
+                                          'diff': diff}}) AS best
+                       FROM recon_bpairs WHERE {item} NOT IN (SELECT id FROM recon_dup_{side})
+                       GROUP BY {item}),
+                 n AS (SELECT {item}, best.o AS {other}, best.via_key AS via_key,
+                              best.comparable AS comparable, best.diff AS diff, best.t AS days
+                       FROM k)
+            SELECT n.*, b.allowed,
+                   b.lref, r.reference AS rref, b.kind, b.lcur, r.currency AS rcur, b.eamt,
+                   r.amount AS ramount, b.date_lo AS ldate, r.date AS rdate
+            FROM n JOIN recon_bl b ON b.gid = n.lid
+            JOIN recon_open_right r ON r.id = n.rid
         """)
         _reference_similarity(con)
         rows.append(_reasons_sql(side, item, other, window, ref_min))
@@ -712,9 +812,7 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
     return (
         con.sql("SELECT * FROM recon_breaks_left UNION ALL SELECT * FROM recon_breaks_right")
         .to_arrow_table()
-        .rename_columns(
-            ["item_id", "side", "reason", "field", "expected", "actual", "candidate_id"]
-        )
+        .rename_columns(BREAK_SCHEMA.names)
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -9,10 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from recoup.adapters.store import tables as t
+from recoup.adapters.store.bulk import Bulk
 from recoup.adapters.store.rows import event_from_row
 from recoup.domain.ids import derived_id
 from recoup.domain.ingestion.event import Event
 from recoup.domain.reconcile.items import MATCHED, BreakRow, MatchRow
+
+_MATCH_COLUMNS = ("id", "match_id", "run_id", "left_id", "right_id", "rule", "score", "status",
+                  "group_size", "amount_diff", "created_at")  # fmt: skip
+_BREAK_COLUMNS = ("id", "item_id", "side", "reason", "field", "expected", "actual",
+                  "candidate_id", "status", "first_seen_at", "last_seen_at", "run_id")  # fmt: skip
 
 
 def match_row_id(row: MatchRow) -> str:
@@ -37,8 +44,10 @@ class ReconcileMixin:
             .where(m.status.in_(MATCHED))
             .union(sa.select(m.right_id).where(m.status.in_(MATCHED)))
         )
+        # Every column the event needs, not its raw body (the largest column by far).
+        wanted = [c for c in t.events.c if c.name not in ("raw", "run_id")]
         query = (
-            sa.select(t.events)
+            sa.select(*wanted)
             .where(e.type.in_(sorted(set(types))), e.id.not_in(taken))
             .order_by(e.occurred_at, e.id)
         )
@@ -66,66 +75,61 @@ class ReconcileMixin:
         )
 
     def add_reconcile_matches(self, run_id: str, rows: Sequence[MatchRow], at: datetime) -> int:
-        """Store the pairs not stored yet (a pair already decided keeps its decision)."""
+        """Store the pairs not stored yet (a pair already decided keeps its decision): one bulk
+        insert that the primary key makes idempotent. Returns how many pairs are new."""
         if not rows:
             return 0
-        m = t.reconcile_matches.c
-        ids = {match_row_id(r): r for r in rows}
-        seen: set[str] = set()
-        wanted = sorted(ids)
-        for chunk in self._chunked(wanted):
-            query = sa.select(m.id).where(self._one_of(m.id, chunk))
-            seen.update(str(i) for i in self.conn.execute(query).scalars())
-        fresh = [(i, r) for i, r in ids.items() if i not in seen]
-        if fresh:
-            self.conn.execute(
-                t.reconcile_matches.insert(),
-                [
-                    {"id": i, "match_id": r.match_id, "run_id": run_id, "left_id": r.left_id,
-                     "right_id": r.right_id, "rule": r.rule, "score": r.score,
-                     "status": r.status, "group_size": r.group_size,
-                     "amount_diff": r.amount_diff, "created_at": at}
-                    for i, r in fresh
-                ],
-            )  # fmt: skip
-        return len(fresh)
+        b = Bulk(self.conn)
+        run, created = b.uid(run_id), b.dt(at)
+        values = {
+            match_row_id(r): (
+                b.uid(r.match_id), run, b.uid(r.left_id), b.uid(r.right_id), r.rule,
+                float(r.score), r.status, int(r.group_size), b.dec(r.amount_diff), created,
+            )
+            for r in rows
+        }  # fmt: skip
+        inserted = b.insert_returning(
+            t.reconcile_matches,
+            _MATCH_COLUMNS,
+            [(b.uid(i), *v) for i, v in sorted(values.items())],
+            on_conflict="(id) DO NOTHING",
+            returning="id",
+        )
+        return len(inserted)
 
     def record_breaks(self, run_id: str, rows: Sequence[BreakRow], at: datetime) -> int:
         """Open or refresh this run's breaks; close the open ones whose item matched since.
         Returns how many breaks are new."""
         b = t.reconcile_breaks.c
+        bulk = Bulk(self.conn)
         current = {break_id(r): r for r in rows}
-        wanted = sorted(current)
-        present: set[str] = set()
-        for chunk in self._chunked(wanted):
-            query = sa.select(b.id).where(self._one_of(b.id, chunk))
-            present.update(str(i) for i in self.conn.execute(query).scalars())
         still_open = {str(i) for i in self.conn.execute(
             sa.select(b.id).where(b.status == "open")).scalars()}  # fmt: skip
-        new = [(i, r) for i, r in current.items() if i not in present]
-        if new:
-            self.conn.execute(
-                t.reconcile_breaks.insert(),
-                [
-                    {"id": i, "item_id": r.item_id, "side": r.side, "reason": r.reason,
-                     "field": r.field, "expected": r.expected, "actual": r.actual,
-                     "candidate_id": r.candidate_id, "status": "open", "first_seen_at": at,
-                     "last_seen_at": at, "run_id": run_id}
-                    for i, r in new
-                ],
-            )  # fmt: skip
-        seen_again = [i for i in current if i in present]
-        if seen_again:
+        run, seen_at = bulk.uid(run_id), bulk.dt(at)
+        inserted = bulk.insert_returning(
+            t.reconcile_breaks,
+            _BREAK_COLUMNS,
+            [
+                (bulk.uid(i), bulk.uid(r.item_id), r.side, r.reason, r.field, r.expected,
+                 r.actual, bulk.uid(r.candidate_id), "open", seen_at, seen_at, run)
+                for i, r in sorted(current.items())
+            ],
+            on_conflict="(id) DO NOTHING",
+            returning="id",
+        )  # fmt: skip
+        new = {str(uuid.UUID(str(i))) for i in inserted}
+        seen_again = sorted(i for i in current if i not in new)
+        for chunk in self._chunked(seen_again):
             self.conn.execute(
                 t.reconcile_breaks.update()
-                .where(b.id.in_(seen_again))
+                .where(self._one_of(b.id, chunk))
                 .values(status="open", last_seen_at=at, run_id=run_id)
             )
         gone = sorted(still_open - set(current))
-        if gone:
+        for chunk in self._chunked(gone):
             self.conn.execute(
                 t.reconcile_breaks.update()
-                .where(b.id.in_(gone))
+                .where(self._one_of(b.id, chunk))
                 .values(status="resolved", last_seen_at=at)
             )
         return len(new)
