@@ -31,7 +31,7 @@ from recoup.domain.errors import (
 )
 from recoup.domain.identity import Permission, Principal
 from recoup.entrypoints.api import auth
-from recoup.entrypoints.api.deps import current_principal, get_app
+from recoup.entrypoints.api.deps import current_principal, get_app, require
 from recoup.entrypoints.api.pages import formats
 
 HERE = Path(__file__).parent
@@ -156,17 +156,7 @@ def page_principal(request: Request) -> Principal:
     return who
 
 
-def needs(permission: Permission) -> Callable[[Request], Principal]:
-    def check(request: Request) -> Principal:
-        who = page_principal(request)
-        who.require(permission)
-        return who
-
-    check.__name__ = f"page_needs_{permission.value}"
-    return check
-
-
 AppDep = Annotated[App, Depends(get_app)]
 Viewer = Annotated[Principal, Depends(page_principal)]
-WorkerUser = Annotated[Principal, Depends(needs(Permission.WORK))]
-ApproverUser = Annotated[Principal, Depends(needs(Permission.APPROVE))]
+WorkerUser = Annotated[Principal, Depends(require(Permission.WORK))]
+ApproverUser = Annotated[Principal, Depends(require(Permission.APPROVE))]
