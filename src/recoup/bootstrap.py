@@ -27,6 +27,11 @@ from recoup.adapters.outreach.channels import channels_from_urls
 from recoup.adapters.outreach.templates import default_templates
 from recoup.adapters.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
 from recoup.adapters.policy.ladders import load_ladders
+from recoup.adapters.policy.liability import (
+    PROVISIONAL_CREDIT_FILE,
+    ZenProvisionalCredit,
+    load_provisional_credit,
+)
 from recoup.adapters.psp.simulator import SimulatedGateway
 from recoup.adapters.psp.stripe_gateway import StripeGateway
 from recoup.adapters.sanctions_list import load_sanctions_list
@@ -49,6 +54,7 @@ from recoup.domain.recovery.ledger import DEFAULT_CHART, ChartOfAccounts, Ledger
 from recoup.domain.recovery.outreach import ContactRules, OutreachChannel
 from recoup.domain.recovery.psp import PaymentGateway
 from recoup.domain.recovery.writeback import WritebackPort
+from recoup.services.approvals import Executors
 from recoup.services.metrics import rebuild_metrics
 from recoup.services.notify import Delivering
 from recoup.services.recovery import Recovery
@@ -186,12 +192,37 @@ class App:
             secret=self.settings.security.secret_key.get_secret_value().encode(),
             link_ttl=timedelta(hours=rec.selfservice_ttl_hours),
             resolve=writeback_resolver(self.settings.writeback.target),
-            ledger=LedgerOptions(accounting_enabled=rec.accounting,
-                                 external_accounting=rec.external_accounting,
-                                 external_target=self.settings.writeback.target),
+            ledger=self.ledger_options(),
             chart=chart_of_accounts(self.settings),
             lease=timedelta(seconds=rec.lease_seconds),
         )  # fmt: skip
+
+    def ledger_options(self) -> LedgerOptions:
+        """Whether and where outcomes are posted (``RECOUP_RECOVERY__ACCOUNTING`` ...)."""
+        rec = self.settings.recovery
+        return LedgerOptions(
+            accounting_enabled=rec.accounting,
+            external_accounting=rec.external_accounting,
+            external_target=self.settings.writeback.target,
+        )
+
+    def provisional_credit_policy(self) -> ZenProvisionalCredit:
+        """The policy folder's provisional-credit table when it has one, else the packaged one."""
+        folder = self.settings.policy.path
+        if folder is not None and (folder / PROVISIONAL_CREDIT_FILE).is_file():
+            return load_provisional_credit(folder)
+        return load_provisional_credit()
+
+    def approval_executors(self) -> Executors:
+        """What an approved sensitive action runs with, for the API and the pages alike."""
+        return Executors(
+            uow=self.uow,
+            clock=self.clock,
+            ledger=self.ledger_options(),
+            chart=chart_of_accounts(self.settings),
+            writeback_target=self.settings.writeback.target,
+            credit_policy=self.provisional_credit_policy,
+        )
 
     def outreach(self) -> OutreachChannel | None:
         """The customer channels (by name) messages go through; None when none is configured."""

@@ -10,7 +10,9 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 
 from recoup.bootstrap import App
+from recoup.domain.identity import Principal, Role
 from recoup.domain.reconcile.items import MatchRow
+from recoup.services import approvals
 from tests.e2e.pages.support import case_by_entity, login
 
 METRIC_PANELS = ("events", "exception_rate", "tier_split", "time_to_first_touch",
@@ -152,3 +154,24 @@ def test_the_dashboard_charts_every_metric_and_changes_with_the_work(
     page = client.get("/dashboard").text
     assert metric(page, "cases") == "2 open of 3"
     assert metric(page, "exposure_open") == "940.00 EUR"
+
+
+def test_an_approver_approves_a_provisional_credit_from_the_page(
+    client: TestClient, pages_app: App
+) -> None:
+    # the API and the pages run approved actions with the same executors: the credit table too
+    case = case_by_entity(pages_app, "pi_big")
+    olga = Principal("olga", frozenset({Role.OPERATOR}))
+    request = approvals.request_provisional_credit(
+        case.id, "debit_card", "pos", "customer disputes the payment", olga,
+        uow=pages_app.uow, clock=pages_app.clock, settings=pages_app.settings.web,
+        executors=pages_app.approval_executors(),
+    )  # fmt: skip
+    csrf = login(client, "alice")
+    done = client.post(f"/approvals/{request.id}", data={"decision": "approve",
+                                                         "reason": "checked",
+                                                         "csrf_token": csrf})  # fmt: skip
+    assert done.headers["location"] == "/approvals?done=approved"
+    ran = approvals.get_approval(request.id, reader=pages_app.reader, clock=pages_app.clock)
+    assert ran.result is not None
+    assert ran.result["ok"] is True, ran.result

@@ -8,12 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from recoup.adapters.policy.liability import (
-    PROVISIONAL_CREDIT_FILE,
-    ZenProvisionalCredit,
-    load_provisional_credit,
-)
-from recoup.bootstrap import App
 from recoup.domain.cases.case import Case
 from recoup.domain.errors import InvalidInputError, Location
 from recoup.domain.ids import short_id
@@ -78,14 +72,6 @@ def _case_json(case: Case) -> dict[str, Any]:
         "written_off_amount": case.written_off_amount,
         "pending_resolution": case.pending_resolution,
     }  # fmt: skip
-
-
-def _policy(app: App) -> ZenProvisionalCredit:
-    """The policy folder's provisional-credit table when it has one, else the packaged one."""
-    folder = app.settings.policy.path
-    if folder is not None and (folder / PROVISIONAL_CREDIT_FILE).is_file():
-        return load_provisional_credit(folder)
-    return load_provisional_credit()
 
 
 @liability_app.command("validate")
@@ -162,7 +148,7 @@ def provisional_credit_command(
     now = app.clock.now()
     decision = provisional_credit(
         case_id, product_type=product_type, transaction_type=transaction_type,
-        policy=_policy(app), actor=f"user:{actor}", uow=app.uow, clock=app.clock,
+        policy=app.provisional_credit_policy(), actor=f"user:{actor}", uow=app.uow, clock=app.clock,
         ledger=rec.ledger, chart=rec.chart,
     )  # fmt: skip
     deadline = decision.reversal_deadline_at(now)

@@ -16,10 +16,7 @@ RECENT = 100
 
 
 def executors(app: App) -> approvals.Executors:
-    recovery = app.recovery()
-    return approvals.Executors(uow=app.uow, clock=app.clock, ledger=recovery.ledger,
-                               chart=recovery.chart,
-                               writeback_target=app.settings.writeback.target)  # fmt: skip
+    return app.approval_executors()
 
 
 def row(approval: Approval, app: App) -> dict[str, Any]:

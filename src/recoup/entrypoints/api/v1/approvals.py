@@ -15,13 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from recoup.adapters.policy.liability import PROVISIONAL_CREDIT_FILE, load_provisional_credit
-from recoup.bootstrap import App, chart_of_accounts
+from recoup.bootstrap import App
 from recoup.domain.approvals import Approval, ApprovalStatus
 from recoup.domain.cases.case import Case
 from recoup.domain.identity import SensitiveAction
-from recoup.domain.recovery.ledger import LedgerOptions
-from recoup.domain.recovery.liability import ProvisionalCreditPolicy
 from recoup.entrypoints.api.deps import AppDep, Approver, PrincipalDep, Reader, Worker
 from recoup.entrypoints.api.v1.common import ITEM_ERRORS, READ_ERRORS, WRITE_ERRORS, Text
 from recoup.services import approvals as service
@@ -30,24 +27,8 @@ router = APIRouter(tags=["approvals"])
 
 
 def executors_for(app: App) -> service.Executors:
-    """What an approved action runs with: the app's store, ledger, chart, writeback target and
-    provisional-credit table (the policy folder's, else the packaged one)."""
-    rec = app.settings.recovery
-
-    def credit_policy() -> ProvisionalCreditPolicy:
-        folder = app.settings.policy.path
-        if folder is not None and (folder / PROVISIONAL_CREDIT_FILE).is_file():
-            return load_provisional_credit(folder)
-        return load_provisional_credit()
-
-    return service.Executors(
-        uow=app.uow, clock=app.clock,
-        ledger=LedgerOptions(accounting_enabled=rec.accounting,
-                             external_accounting=rec.external_accounting,
-                             external_target=app.settings.writeback.target),
-        chart=chart_of_accounts(app.settings), writeback_target=app.settings.writeback.target,
-        credit_policy=credit_policy,
-    )  # fmt: skip
+    """What an approved action runs with (the same for the pages)."""
+    return app.approval_executors()
 
 
 # -- models ------------------------------------------------------------------------------------
