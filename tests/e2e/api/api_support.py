@@ -26,6 +26,7 @@ from recoup.services.cases import CaseFilter, list_cases
 from recoup.services.ingest import ingest_records
 from recoup.services.reconcile import run_reconcile
 from tests.helpers import raw, record
+from tests.integration.test_ingest import MONTH as PAYMENTS
 
 ROLES = ("viewer", "operator", "approver", "admin", "auditor")
 
@@ -61,18 +62,7 @@ def client_as(app: App) -> Client:
 
 
 MONTH = [
-    record("e1", "payment.failed", amount="12.50", reason="stripe:insufficient_funds",
-           payment="pi_1", customer="c1"),
-    record("e2", "payment.failed", minutes=60, amount="12.50", reason="stripe:insufficient_funds",
-           payment="pi_1", customer="c1"),
-    record("e3", "payment.succeeded", minutes=5, amount="20", payment="pi_2", customer="c2"),
-    record("e4", "payment.succeeded", minutes=9, amount="20.00", payment="pi_3", customer="c2"),
-    record("e5", "dispute.opened", minutes=10, amount="20.00", reason="visa:10.4",
-           payment="pi_3", dispute="dp_1"),
-    record("e6", "refund.failed", minutes=11, amount="5.00", reason="stripe:declined",
-           payment="pi_2", refund="re_1"),
-    record("e7", "payment.failed", minutes=12, amount="99.00", reason="stripe:stolen_card",
-           payment="pi_4", customer="c3"),
+    *PAYMENTS,  # the ingest tests' payment events
     record("po_a", "payout.paid", minutes=20, amount="500.00", payout="po_a"),
     record("po_b", "payout.paid", minutes=21, amount="75.00", payout="po_b"),
     record("bl_a", "bank.statement_line", minutes=30, source="bank:DE00", amount="500.00",
