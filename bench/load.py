@@ -72,6 +72,8 @@ class Run:
     probe: list[float] = field(default_factory=list)
     intervals: list[Interval] = field(default_factory=list)
     stored: int = 0
+    lost_races: int = 0  # batches run again after losing a race (the servers' log)
+    failed_batches: int = 0  # batches answered 503 (the servers' log)
 
 
 def q(values: list[float], p: float) -> float:
@@ -151,6 +153,9 @@ def one_run(processes: int, args: argparse.Namespace, work: list[bytes]) -> Run:
             asyncio.run(drive(server, work, run, args.sample, args.connections))
         finally:
             server.stop()
+            log = server.log.read_text(errors="replace")
+            run.lost_races = log.count(" lost a race (attempt")
+            run.failed_batches = log.count(" deliveries was not stored")
         run.stored = count_events(url)
     return run
 
@@ -172,6 +177,8 @@ def report(run: Run, limit: float) -> None:
           f"{run.duration:.0f} s ==")  # fmt: skip
     print(f"sent {run.sent:,}, stored {run.stored:,} events, errors {errors} "
           f"({errors / max(run.sent, 1):.3%}) {run.errors or ''}")  # fmt: skip
+    print(f"batches run again after a lost race {run.lost_races}, "
+          f"batches not stored {run.failed_batches}")  # fmt: skip
     print(f"latency p50 {q(run.latencies, 0.5) * 1000:.1f} ms, p99 "
           f"{q(run.latencies, 0.99) * 1000:.1f} ms, max {max(run.latencies) * 1000:.1f} ms; "
           f"/health p50 {q(run.probe, 0.5) * 1000:.1f} ms; ingest/health p50 ratio "

@@ -95,3 +95,74 @@ def test_a_failed_commit_fails_every_delivery_in_it_and_the_committer_carries_on
 
     assert (retried.new, retried.duplicates) == (1, 0)
     assert committer.stats.failures == 1
+
+
+def _case_rows(app: App) -> list[tuple[str, int, int]]:
+    c = t.cases.c
+    with app.engine.connect() as conn:
+        rows = conn.execute(sa.select(c.id, c.finding_count, c.version)).all()
+    return [(str(i), int(n), int(v)) for i, n, v in rows]
+
+
+def _failure(external_id: str, payment: str) -> Event:
+    rec = record(external_id, "payment.failed", amount="5.00", reason="stripe:insufficient_funds",
+                 payment=payment, minutes=90)  # fmt: skip
+    parsed = parse_record(msgspec.json.encode(rec), received_at=T0)
+    assert isinstance(parsed, Event)
+    return parsed
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_batch_that_loses_a_race_to_another_process_runs_again_and_is_stored_once(
+    app: App, committer: GroupCommitter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recoup.adapters.store.uow import SqlUnitOfWork
+
+    committer.submit(_delivery("first")).result(timeout=10)
+    ((case_id, findings, version),) = _case_rows(app)
+    original = SqlUnitOfWork.save_plan
+    rivals: list[str] = []
+
+    def racing(self: SqlUnitOfWork, plan: object, found: object) -> None:
+        if not rivals:  # another process moves the case after this batch read it
+            with app.engine.begin() as other:
+                other.execute(t.cases.update().where(t.cases.c.id == case_id)
+                              .values(version=t.cases.c.version + 1))  # fmt: skip
+            rivals.append(case_id)
+        original(self, plan, found)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqlUnitOfWork, "save_plan", racing)
+    again = committer.submit(
+        Delivery("stripe", "stripe-events", [_failure("second", "pi_first")], [])
+    ).result(timeout=10)
+
+    assert (again.new, again.duplicates) == (1, 0)
+    assert committer.stats.retries == 1
+    assert committer.stats.failures == 0
+    assert _case_rows(app) == [(case_id, findings + 1, version + 2)]
+    with app.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one() == 2
+
+
+def test_a_unique_key_taken_by_another_transaction_is_a_lost_race(app: App) -> None:
+    from recoup.domain.errors import LostRaceError
+
+    row = {"name": "racer", "first_seen_at": T0, "last_event_at": T0}
+    with app.engine.begin() as conn:
+        conn.execute(t.sources.insert().values(**row))
+
+    def insert_again() -> None:
+        with app.uow() as tx:
+            tx.conn.execute(t.sources.insert().values(**row))
+            tx.commit()
+
+    with pytest.raises(LostRaceError, match="another transaction got there first") as raised:
+        insert_again()
+
+    assert isinstance(raised.value.__cause__, sa.exc.IntegrityError)
+
+
+def test_other_database_errors_are_not_taken_for_races(app: App) -> None:
+    with pytest.raises(sa.exc.DBAPIError), app.uow() as tx:
+        tx.conn.execute(sa.text("SELECT no_such_column FROM sources"))

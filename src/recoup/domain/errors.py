@@ -4,6 +4,7 @@
     ├── InvalidInputError            bad input; carries where (file, line, field)
     ├── NotFoundError                a thing asked for by id does not exist
     ├── ConflictError                invalid transition, duplicate, lost race
+    │   └── LostRaceError            another transaction got there first; safe to retry
     ├── PermissionDeniedError        the actor may not do this
     ├── ConfigurationError           settings or policy files are wrong
     └── ExternalSystemError          a dependency failed
@@ -75,6 +76,12 @@ class ConflictError(RecoupError):
     code = "conflict"
 
 
+class LostRaceError(ConflictError):
+    """Another transaction changed or claimed the same rows first; the work can be retried."""
+
+    code = "lost_race"
+
+
 class PermissionDeniedError(RecoupError):
     """You are not allowed to do this."""
 
@@ -117,6 +124,7 @@ __all__ = [
     "ExternalSystemError",
     "InvalidInputError",
     "Location",
+    "LostRaceError",
     "NotAuthenticatedError",
     "NotFoundError",
     "PermissionDeniedError",

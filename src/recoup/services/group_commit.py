@@ -3,12 +3,15 @@ only after the transaction holding its events is durably committed.
 
 A single writer thread takes the first waiting delivery, gathers whatever else arrives within
 ``max_wait`` (up to ``max_items`` records), runs the batch pipeline once for all of them, commits,
-and only then resolves every delivery's future. If the batch fails, every delivery in it gets the
-error and its sender retries; redelivery is idempotent, so nothing is lost and nothing doubled.
+and only then resolves every delivery's future. A batch that loses a race with another process
+(see ``recoup.services.races``) is run again in a new transaction. If the batch still fails, the
+failure is logged, every delivery in it gets the error and its sender retries; redelivery is
+idempotent, so nothing is lost and nothing doubled.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -23,6 +26,9 @@ from recoup.domain.ingestion.event import Event
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWorkFactory
 from recoup.services.ingest import batch_audit, run_counts, store_events
+from recoup.services.races import retry_lost_races
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,7 @@ class CommitStats:
     deliveries: int = 0
     events: int = 0
     failures: int = 0
+    retries: int = 0
 
 
 class GroupCommitter:
@@ -138,9 +145,15 @@ class GroupCommitter:
             self._commit(batch)
 
     def _commit(self, batch: list[_Pending]) -> None:
+        def counted(_: BaseException) -> None:
+            self.stats.retries += 1
+
         try:
-            results = self._apply(batch)
+            results = retry_lost_races(lambda: self._apply(batch), on_retry=counted,
+                                       what=f"a batch of {len(batch)} deliveries")  # fmt: skip
         except BaseException as exc:  # every sender must hear about it, then we carry on
+            log.error("a batch of %d deliveries was not stored; their senders will retry",
+                      len(batch), exc_info=exc)  # fmt: skip
             self.stats.failures += 1
             for pending in batch:
                 pending.future.set_exception(exc)

@@ -34,6 +34,7 @@ from recoup.domain.ingestion.flags import FileFlag
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, IngestStore, RunCounts, UnitOfWorkFactory
 from recoup.services.cases import assign_new_cases, link_duplicate_claims
+from recoup.services.races import retry_lost_races
 from recoup.services.recovery import climbs_to_start
 
 INGEST_ACTOR = "system:ingest"
@@ -144,14 +145,19 @@ def ingest_records(
     status = "failed"
     try:
         for batch in _batches(records, batch_size):
-            with uow() as tx:
-                result = ingest_batch(batch, store=tx, clock=clock, detectors=detectors,
-                                      run_id=report.run_id, format_name=format_name,
-                                      policy=policy)  # fmt: skip
-                entry = batch_audit(report.run_id, label, result.counts, clock.now(),
-                                    **result.timers)  # fmt: skip
-                tx.append_audit([*result.audit, entry])
-                tx.commit()
+
+            def one(batch: list[Item] = batch) -> BatchResult:
+                with uow() as tx:
+                    result = ingest_batch(batch, store=tx, clock=clock, detectors=detectors,
+                                          run_id=report.run_id, format_name=format_name,
+                                          policy=policy)  # fmt: skip
+                    entry = batch_audit(report.run_id, label, result.counts, clock.now(),
+                                        **result.timers)  # fmt: skip
+                    tx.append_audit([*result.audit, entry])
+                    tx.commit()
+                return result
+
+            result = retry_lost_races(one, what=f"ingest batch of {len(batch)} records")
             report.add(result)
             if on_batch is not None:
                 on_batch(report, batch)

@@ -56,7 +56,7 @@ from recoup.domain.detection.expectations import (
 )
 from recoup.domain.detection.findings import Finding
 from recoup.domain.detection.timeline import DEFAULT_TIMELINE_LIMIT, EntityKey, link_keys
-from recoup.domain.errors import ConflictError, NotFoundError
+from recoup.domain.errors import ConflictError, LostRaceError, NotFoundError
 from recoup.domain.ids import derived_id
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event
@@ -80,6 +80,26 @@ def _one_of(column: Any, values: Sequence[Any], dialect: str) -> Any:
     element = sa.Uuid(as_uuid=False) if isinstance(column.type, sa.Uuid) else sa.String()
     array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.String()))
     return column == sa.any_(sa.cast(array, postgresql.ARRAY(element)))
+
+
+_RACE_SQLSTATES = frozenset({
+    "23505",  # unique_violation: another transaction inserted the same key first
+    "40001",  # serialization_failure
+    "40P01",  # deadlock_detected
+})  # fmt: skip
+
+
+def lost_race(exc: sa.exc.DBAPIError) -> bool:
+    """Whether a database error means another transaction got there first, so that running
+    the same work again in a new transaction can succeed."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate is not None:
+        return str(sqlstate) in _RACE_SQLSTATES
+    return isinstance(exc, sa.exc.IntegrityError) and "UNIQUE constraint failed" in str(exc.orig)
+
+
+def _first_line(exc: sa.exc.DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc).__name__
 
 
 class SqlUnitOfWork(
@@ -117,6 +137,8 @@ class SqlUnitOfWork(
                 self._tx.rollback()
         finally:
             self.conn.close()
+        if isinstance(exc, sa.exc.DBAPIError) and lost_race(exc):
+            raise LostRaceError(f"another transaction got there first: {_first_line(exc)}") from exc
 
     def commit(self) -> None:
         self._tx.commit()
@@ -533,7 +555,7 @@ class SqlUnitOfWork(
                 case.version += 1
             result = self.conn.execute(stmt, rows)
             if result.rowcount is not None and 0 <= result.rowcount < len(rows):
-                raise ConflictError("a case changed while this batch was being applied; retry")
+                raise LostRaceError("a case changed while this batch was being applied; retry")
         b = Bulk(self.conn)
         b.insert(t.cases, CASE_COLUMNS, [case_values(b, x) for x in plan.created.values()])
         b.insert(
