@@ -26,6 +26,8 @@ from recoup.domain.identity import (
     check_four_eyes,
     key_token,
     normalise_name,
+    owner_actor,
+    parties,
     roles_of,
     split_key_token,
 )
@@ -68,6 +70,28 @@ def test_four_eyes_refuses_the_requester_and_non_approvers() -> None:
         check_four_eyes("ana", Principal("root", frozenset({Role.ADMIN})))
     # A key named like a user is a different principal, and vice versa.
     check_four_eyes("key:bea", APPROVER)
+
+
+def test_four_eyes_counts_a_key_and_its_makers_as_one_party() -> None:
+    makers = {"bot": "ana", "bot2": "key:bot", "ci": "root"}
+    owner = makers.get
+    assert parties("key:bot2", owner) == {"key:bot2", "key:bot", "ana"}
+    assert parties("ana", owner) == {"ana"}
+    bot2 = Principal("bot2", frozenset({Role.APPROVER}), "key", owner="key:bot")
+    with pytest.raises(PermissionDeniedError, match="one party"):
+        check_four_eyes("ana", bot2, owner)  # through a key made by her key
+    ana = Principal("ana", frozenset({Role.APPROVER}))
+    with pytest.raises(PermissionDeniedError, match="one party"):
+        check_four_eyes("key:bot", ana, owner)  # ana approving what her key asked
+    check_four_eyes("key:ci", ana, owner)  # root's key, approved by ana
+    check_four_eyes("key:bot", APPROVER, owner)  # ana's key, approved by bea
+    assert owner_actor("user:ana") == "ana"
+    assert owner_actor("key:bot") == "key:bot"
+
+
+def test_a_chain_of_keys_that_loops_ends() -> None:
+    loop = {"a": "key:b", "b": "key:a"}
+    assert parties("key:a", loop.get) == {"key:a", "key:b"}
 
 
 @pytest.mark.parametrize("name", ["Ana", " ana ", "ana.smith@example.org", "ci-runner_2"])

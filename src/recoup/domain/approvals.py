@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from recoup.domain.errors import ConflictError, InvalidInputError, Location
-from recoup.domain.identity import Principal, SensitiveAction, check_four_eyes
+from recoup.domain.identity import KeyOwner, Principal, SensitiveAction, check_four_eyes
 from recoup.domain.ports import AuditStore
 
 
@@ -113,10 +113,16 @@ def check_request(action: SensitiveAction, target: str, params: Mapping[str, Any
     return reason
 
 
-def check_decision(approval: Approval, approver: Principal, now: datetime) -> None:
-    """Refuse a decision by the requester or by someone without ``approve`` (four-eyes), and a
-    decision on an approval that is no longer waiting."""
-    check_four_eyes(approval.requester, approver)
+def check_decision(
+    approval: Approval,
+    approver: Principal,
+    now: datetime,
+    key_owner: KeyOwner = lambda _name: None,
+) -> None:
+    """Refuse a decision by the requester (or the same party through a key: ``key_owner``)
+    or by someone without ``approve`` (four-eyes), and a decision on an approval that is no
+    longer waiting."""
+    check_four_eyes(approval.requester, approver, key_owner)
     status = approval.status_at(now)
     if status is ApprovalStatus.EXPIRED:
         raise ConflictError(
@@ -167,6 +173,11 @@ class ApprovalStore(Protocol):
 
     def list_approvals(self, status: ApprovalStatus | None, now: datetime,
                        limit: int) -> Sequence[Approval]: ...  # fmt: skip
+
+    def key_maker(self, name: str) -> str | None:
+        """Who made the API key named ``name`` (its ``created_by``), revoked or not; None when
+        there is no such key."""
+        ...
 
 
 class ApprovalUnitOfWork(ApprovalStore, AuditStore, Protocol):

@@ -12,7 +12,7 @@ can never approve their own request, whatever roles they hold.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -80,6 +80,8 @@ class Principal:
     name: str
     roles: frozenset[Role]
     kind: str = "user"
+    owner: str | None = None
+    """For a key, the actor that made it: four-eyes counts a key and its maker as one party."""
 
     @property
     def actor(self) -> str:
@@ -100,11 +102,49 @@ class Principal:
             raise PermissionDeniedError(f"{self.actor} lacks the {permission.value!r} permission")
 
 
-def check_four_eyes(requester: str, approver: Principal) -> None:
-    """Refuse an approval by the requester or by someone without ``approve``."""
+KeyOwner = Callable[[str], str | None]
+"""The actor that made the key named so, or None (no such key)."""
+
+_MAX_KEY_CHAIN = 8  # keys made by keys made by ...: far more than anyone builds
+
+
+def owner_actor(created_by: str) -> str:
+    """The actor a key's ``created_by`` names, in the form the audit trail gives a request's
+    actor: the command line records ``user:ana`` where the API records ``ana``."""
+    return created_by.removeprefix("user:")
+
+
+def parties(actor: str, key_owner: KeyOwner) -> set[str]:
+    """``actor`` and, when it is a key, whoever made it (and so on up a chain of keys made by
+    keys): the people and keys four-eyes counts as one party."""
+    found = {actor}
+    current: str | None = actor
+    for _ in range(_MAX_KEY_CHAIN):
+        if current is None or not current.startswith("key:"):
+            break
+        current = key_owner(current.removeprefix("key:"))
+        if current is not None:
+            found.add(current)
+    return found
+
+
+def check_four_eyes(
+    requester: str, approver: Principal, key_owner: KeyOwner = lambda _name: None
+) -> None:
+    """Refuse an approval by the requester or by someone without ``approve``. A key and the
+    actor that made it are one party: a person cannot approve through their own key what they
+    asked for, nor approve what their key asked for."""
     approver.require(Permission.APPROVE)
     if approver.actor == requester:
         raise PermissionDeniedError("four-eyes: the requester of an action cannot approve it")
+    theirs = parties(approver.actor, key_owner)
+    if approver.owner is not None:
+        theirs |= parties(approver.owner, key_owner)
+    if theirs & parties(requester, key_owner):
+        raise PermissionDeniedError(
+            f"four-eyes: {requester} and {approver.actor} are one party (a key and the actor "
+            "that made it); the requester of an action cannot approve it"
+        )
 
 
 # -- names, credentials and the store behind them ------------------------------------------------
@@ -234,7 +274,7 @@ class ApiKey:
         return self.revoked_at is None
 
     def principal(self) -> Principal:
-        return Principal(self.name, self.roles, "key")
+        return Principal(self.name, self.roles, "key", owner=owner_actor(self.created_by))
 
 
 @dataclass(frozen=True, slots=True)

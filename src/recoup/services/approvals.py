@@ -47,7 +47,7 @@ from recoup.domain.errors import (
     NotFoundError,
     RecoupError,
 )
-from recoup.domain.identity import Permission, Principal, SensitiveAction
+from recoup.domain.identity import Permission, Principal, SensitiveAction, owner_actor
 from recoup.domain.ids import derived_id
 from recoup.domain.money import Money
 from recoup.domain.ports import Clock, UnitOfWorkFactory
@@ -258,8 +258,13 @@ def _decide(approval_id: str, approver: Principal, status: ApprovalStatus, note:
     now = clock.now()
     with uow() as tx:
         approval = _load(tx, approval_id)
+
+        def key_owner(name: str) -> str | None:
+            maker = tx.key_maker(name)
+            return None if maker is None else owner_actor(maker)
+
         try:
-            check_decision(approval, approver, now)
+            check_decision(approval, approver, now, key_owner)
         except ConflictError:
             if approval.status_at(now) is ApprovalStatus.EXPIRED:
                 _audit_expired(tx, tx.expire_approvals(now, approval.open_key), now)

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from recoup.adapters.clock import FixedClock
+from recoup.adapters.passwords import fast_credentials
 from recoup.adapters.policy.liability import load_provisional_credit
 from recoup.adapters.store import tables as t
 from recoup.bootstrap import App
@@ -19,7 +20,7 @@ from recoup.domain.approvals import Approval, ApprovalStatus
 from recoup.domain.cases.case import Case
 from recoup.domain.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from recoup.domain.identity import Principal, Role, SensitiveAction
-from recoup.services import approvals
+from recoup.services import approvals, identity
 from recoup.services.audit import verify_audit
 from recoup.services.ingest import ingest_records
 from recoup.services.writeback import journal_entries
@@ -159,6 +160,30 @@ def test_the_requester_can_never_approve_their_own_request(app: App) -> None:
     assert state(app, case.id) == before  # nothing ran, nothing was written
     waiting = approvals.list_approvals("requested", reader=app.reader, clock=app.clock)
     assert [a.id for a in waiting] == [request.id]
+
+
+@pytest.mark.parametrize("maker", ["boss", "user:boss"])  # made through the API, or the CLI
+def test_a_key_and_the_person_who_made_it_are_one_party_for_four_eyes(app: App, maker: str) -> None:
+    boss = Principal("boss", frozenset({Role.OPERATOR, Role.APPROVER}))
+    made = identity.create_key("boss-bot", ["operator", "approver"], actor=maker, uow=app.uow,
+                               clock=app.clock, credentials=fast_credentials())  # fmt: skip
+    bot = identity.principal_for_key(made.token, reader=app.reader, credentials=fast_credentials())
+    assert bot is not None
+    assert (bot.actor, bot.owner) == ("key:boss-bot", "boss")
+    by_boss = write_off(app, dispute(app, "4a", "900.00"), boss).approval
+    by_bot = write_off(app, dispute(app, "4b", "900.00"), bot).approval
+    assert by_boss is not None
+    assert by_bot is not None
+
+    with pytest.raises(PermissionDeniedError, match="one party"):
+        approve(app, by_boss, bot)  # boss approving his own request through his key
+    with pytest.raises(PermissionDeniedError, match="one party"):
+        approve(app, by_bot, boss)  # boss approving what his key asked for
+    with pytest.raises(PermissionDeniedError, match="one party"):
+        approvals.deny(by_bot.id, boss, "no", uow=app.uow, clock=app.clock)
+
+    done = approve(app, by_bot, BEA)  # someone else may
+    assert done.status is ApprovalStatus.APPROVED
 
 
 def test_a_viewer_cannot_request(app: App) -> None:

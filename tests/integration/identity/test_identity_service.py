@@ -229,7 +229,7 @@ def test_a_key_is_shown_once_stored_as_a_digest_and_revoked(app: App) -> None:
     assert row.secret_hash == CREDS.digest(secret)
     assert secret not in str(tuple(row))
     principal = identity.principal_for_key(made.token, reader=app.reader, credentials=CREDS)
-    assert principal == Principal("ci-runner", frozenset({Role.OPERATOR}), "key")
+    assert principal == Principal("ci-runner", frozenset({Role.OPERATOR}), "key", owner="root")
     assert principal.actor == "key:ci-runner"
     for bad in (made.token + "x", f"rk_{key_id}_", "rk_nope_" + secret, "Bearer", ""):
         assert identity.principal_for_key(bad, reader=app.reader, credentials=CREDS) is None

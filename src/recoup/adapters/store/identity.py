@@ -112,6 +112,10 @@ class IdentityMixin:
         row = self.conn.execute(sa.select(ti.api_keys).where(ti.api_keys.c.id == key_id)).first()
         return None if row is None else _key(row)
 
+    def key_maker(self, name: str) -> str | None:
+        k = ti.api_keys.c
+        return self.conn.execute(sa.select(k.created_by).where(k.name == name)).scalar_one_or_none()
+
     def list_keys(self) -> list[ApiKey]:
         query = sa.select(ti.api_keys).order_by(ti.api_keys.c.created_at, ti.api_keys.c.name)
         return [_key(row) for row in self.conn.execute(query)]
