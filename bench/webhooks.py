@@ -24,6 +24,9 @@ stopped and the store counted: it must hold exactly the events sent, or the run 
     .venv/bin/python bench/webhooks.py --backends sqlite,postgresql
     .venv/bin/python bench/webhooks.py --client httpx --clients 2
     .venv/bin/python bench/webhooks.py --per-delivery 10 --deliveries 5000
+    .venv/bin/python bench/webhooks.py --no-worker     # intake alone, no worker in the server
+
+By default the server runs the worker in process, as ``recoup serve`` does.
 
 Targets on a 2-core machine, SQLite: >= 5,000 events/s with group commit and >= 2.5x the
 one-commit-per-delivery baseline measured in the same run.
@@ -102,7 +105,9 @@ def _free_port() -> int:
 class Server:
     """``python -m recoup serve`` on a free loopback port."""
 
-    def __init__(self, db_url: str, log: Path, *, baseline: bool, workers: int = 1) -> None:
+    def __init__(
+        self, db_url: str, log: Path, *, baseline: bool, workers: int = 1, worker: bool = True
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -116,6 +121,7 @@ class Server:
         if baseline:
             env |= {"RECOUP_WEBHOOKS__MAX_BATCH": "1", "RECOUP_WEBHOOKS__MAX_WAIT_MS": "0"}
         env["RECOUP_SERVER__WORKERS"] = str(workers)
+        env["RECOUP_SERVER__WORKER"] = "true" if worker else "false"
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "recoup", "serve", "--port", str(self.port)],
@@ -339,11 +345,12 @@ def run(
     warmup: int,
     kind: str,
     workers: int = 1,
+    worker: bool = True,
 ) -> RunResult:
     context = multiprocessing.get_context("fork")
     with scratch_store(backend, folder) as db_url:
         log = folder / f"serve-{'baseline' if baseline else 'group'}-{backend}.log"
-        server = Server(db_url, log, baseline=baseline, workers=workers)
+        server = Server(db_url, log, baseline=baseline, workers=workers, worker=worker)
         try:
             url = f"{server.url}/hooks/{SOURCE}"
             with httpx.Client(timeout=60) as client:  # warm the server up, then forget it
@@ -419,6 +426,11 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="server processes (server CPU counts the parent)"
     )
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="intake alone: RECOUP_SERVER__WORKER=false, as when `recoup worker` runs elsewhere",
+    )
     args = parser.parse_args()
 
     print(
@@ -456,6 +468,7 @@ def main() -> None:
                     warmup=args.warmup,
                     kind=args.client,
                     workers=args.workers,
+                    worker=not args.no_worker,
                 )
                 rate = r.deliveries * args.per_delivery / r.seconds
                 rates[label] = rate
