@@ -165,7 +165,13 @@ def test_limits_and_unknown_sources(server: Server, db: Path) -> None:
     huge = canonical("e3", attributes={"blob": "x" * 5000})
 
     assert post(server, huge).status_code == 413
-    assert post(server, canonical("e3"), source="nobody").status_code == 404
+    unknown = post(server, canonical("e3"), source="nobody")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+    assert "no webhook source 'nobody'" in unknown.json()["detail"]
+    # Only POST /hooks/{source} is intake; other shapes are the router's to refuse.
+    assert post(server, canonical("e3"), source="acme/more").status_code == 404
+    assert httpx.get(f"{server.url}/hooks/acme", timeout=30).status_code == 405
     assert count(db, "events") == 0
 
 
