@@ -489,6 +489,12 @@ class WebSettings(_Section):
     password_min_length: int = Field(
         default=12, ge=8, le=128, description="the shortest password a user may set"
     )
+    max_request_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="the largest request body the API and pages accept (413 above it, before "
+        "any of it is parsed); evidence attachments are at most 10 MiB",
+    )
 
 
 class NotifySettings(_Section):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -311,3 +312,35 @@ def test_openapi_documents_money_as_strings(app: App, client_as: Client) -> None
     case = spec["components"]["schemas"]["CaseOut"]["properties"]
     assert case["amount"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
     assert json.dumps(spec).count("application/problem+json") > 10
+
+
+def test_a_body_over_the_request_ceiling_is_refused_before_it_is_parsed(
+    app: App, seeded: Seeded, client_as: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    web = app.settings.web.model_copy(update={"max_request_bytes": 4096})
+    monkeypatch.setattr(app, "settings", app.settings.model_copy(update={"web": web}))
+    parsed: list[int] = []
+    monkeypatch.setattr("starlette.formparsers.MultiPartParser.on_part_begin",
+                        lambda self: parsed.append(1))  # fmt: skip
+    case_id = seeded.case_ids["dp_1"]
+    before = case_state(app, case_id)
+    client = client_as("operator")
+    url = f"{CASES}/{case_id}/attachments"
+
+    declared = client.post(url, files={"file": ("big.bin", b"x" * 5000, "a/b")})
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the ceiling is counted as it arrives
+        yield b"--b\r\nContent-Disposition: form-data; name=file; filename=a\r\n\r\n"
+        yield from (b"x" * 1024 for _ in range(8))
+
+    streamed = client.post(url, content=chunks(),
+                           headers={"Content-Type": "multipart/form-data; boundary=b"})  # fmt: skip
+
+    for refused in (declared, streamed):
+        assert refused.status_code == 413
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "too_large"
+    assert parsed == []
+    assert case_state(app, case_id) == before
+    small = client.post(url, files={"file": ("ok.txt", b"fine", "text/plain")})
+    assert small.status_code == 201

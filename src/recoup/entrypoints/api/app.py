@@ -23,6 +23,7 @@ from recoup.bootstrap import App, bootstrap
 from recoup.domain.errors import RecoupError
 from recoup.entrypoints.api import assist_routes, auth, notify_routes, pages, problems, v1
 from recoup.entrypoints.api.hooks import HookCounters, HookEndpoint
+from recoup.entrypoints.api.limits import BodyLimit
 from recoup.services.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,8 @@ def create_app(
     api.add_route("/health", health, methods=["GET"], include_in_schema=False)
     api.add_route("/hooks/stats", stats, methods=["GET"], include_in_schema=False)
     api.add_route("/hooks/{source}", hook.handle, methods=["POST"], include_in_schema=False)
-    api.add_middleware(_HookFastPath, hook=hook)  # the same endpoint, without the layers
+    api.add_middleware(BodyLimit, max_bytes=app.settings.web.max_request_bytes)
+    api.add_middleware(_HookFastPath, hook=hook)  # outermost: the same endpoint, no layers
     api.include_router(auth.router)
     api.include_router(v1.router)
     api.include_router(notify_routes.router)
