@@ -29,6 +29,8 @@ from recoup.domain.detection.findings import Finding
 from recoup.domain.ids import derived_id
 from recoup.domain.metrics import OPEN_AGE, Cell, Counters, Key, contribution, delta, total
 
+_COUNTER_UPSERTS: dict[str, Any] = {}
+
 
 class MetricsMixin:
     conn: sa.Connection
@@ -109,17 +111,27 @@ class MetricsMixin:
     def _upsert(self, table: sa.Table) -> Any:
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
 
+    def _counter_upsert(self) -> Any:
+        """``count = count + delta`` per counter; built once per dialect (building the
+        ``excluded`` alias costs more than running the statement for a small batch)."""
+        stmt = _COUNTER_UPSERTS.get(self.dialect)
+        if stmt is None:
+            m = tn.metric_counters
+            insert = self._upsert(m)
+            stmt = insert.on_conflict_do_update(
+                index_elements=["name", "k1", "k2", "k3"],
+                set_={"count": m.c.count + insert.excluded.count,
+                      "amount": m.c.amount + insert.excluded.amount},
+            )  # fmt: skip
+            _COUNTER_UPSERTS[self.dialect] = stmt
+        return stmt
+
     def add_metric_counters(self, changes: Counters) -> None:
         """Add ``changes`` to the summary (new counters start at zero)."""
         if not changes:
             return
         m = tn.metric_counters
-        stmt = self._upsert(m)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["name", "k1", "k2", "k3"],
-            set_={"count": m.c.count + stmt.excluded.count,
-                  "amount": m.c.amount + stmt.excluded.amount},
-        )  # fmt: skip
+        stmt = self._counter_upsert()
         rows = [
             {"name": k.name, "k1": k.k1, "k2": k.k2, "k3": k.k3, "count": v.count,
              "amount": v.amount}
