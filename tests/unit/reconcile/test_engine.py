@@ -440,6 +440,45 @@ def test_a_given_connection_is_left_clean_and_progress_is_reported() -> None:
     assert con.sql("SELECT count(*) FROM information_schema.tables").fetchall() == [(0,)]
 
 
+def test_a_given_connection_keeps_its_checkpoint_threshold_even_after_an_error() -> None:
+    con = duckdb.connect()
+    con.execute("SET checkpoint_threshold = '32 MiB'")
+    one = {"id": "c1", "amount": D(1), "end_to_end": "E"}
+    reconcile(left(one), right({**one, "id": "b1"}), default_rules(), con=con)
+    with pytest.raises(InvalidInputError):
+        reconcile(left(one, one), right(), default_rules(), con=con)
+    threshold = con.sql("SELECT current_setting('checkpoint_threshold')").fetchall()
+    assert threshold == [("32.0 MiB",)]
+
+
+def test_an_fx_amount_block_meets_every_currency_of_its_bands() -> None:
+    rules = parse_rules(
+        """
+        version = 1
+        [[pass]]
+        name = "fx_block"
+        kind = "one_to_one"
+        keys = ["amount"]
+        allow_fx = true
+        amount_absolute = 0.01
+        date_window_days = 2
+        """,
+        source="test",
+    )
+    result = reconcile(
+        left(
+            {"id": "x1", "amount": D(100), "currency": "USD", "fx_rate": D("0.92")},
+            {"id": "x2", "amount": D(50), "currency": "USD"},
+        ),
+        right(
+            {"id": "b1", "amount": D("92.00"), "currency": "EUR"},
+            {"id": "b2", "amount": D(50), "currency": "USD"},
+        ),
+        rules,
+    )
+    assert pairs(result) == {("x1", "b1", "fx_block", "auto")}
+
+
 # --- properties -----------------------------------------------------------------------------
 
 

@@ -74,6 +74,8 @@ RIGHT_COLUMNS = {
     "end_to_end": "VARCHAR",
 }
 _REQUIRED = ("id", "amount", "currency", "date")
+NO_AUTO_CHECKPOINT = "1000 GiB"
+"""The ``checkpoint_threshold`` while :func:`reconcile` runs (restored afterwards)."""
 _SCORERS = {
     "ratio": fuzz.ratio,
     "partial_ratio": fuzz.partial_ratio,
@@ -120,13 +122,19 @@ def reconcile(
     """Match ``left`` (expected) against ``right`` (bank lines) with ``rules``.
 
     Row order does not matter; output rows are in no particular order (sort by ids to compare).
-    Temporary objects are named ``recon_*`` and dropped before returning. With
+    Temporary objects are named ``recon_*`` and dropped before returning; the connection's
+    ``checkpoint_threshold`` is raised meanwhile and restored. With
     ``explain_breaks=False`` the breaks table is empty (matching only: the unmatched ids are
     still returned, their field-level reasons are not searched for).
     """
     started = time.perf_counter()
     con = con if con is not None else duckdb.connect()
     stats: dict[str, Any] = {"left_rows": left.num_rows, "right_rows": right.num_rows, "passes": {}}
+    (threshold,) = _one(con, "SELECT current_setting('checkpoint_threshold')")
+    # Every pass writes, replaces and deletes from temporary tables of up to millions of rows;
+    # an automatic checkpoint (DuckDB's, past 16 MiB of changes) would compress them all again,
+    # seconds of work in the middle of a pass: none runs until the call returns.
+    con.execute(f"SET checkpoint_threshold = '{NO_AUTO_CHECKPOINT}'")
     try:
         _stage(con, left, "left", LEFT_COLUMNS)
         _stage(con, right, "right", RIGHT_COLUMNS)
@@ -155,7 +163,10 @@ def reconcile(
         stats["seconds"] = round(time.perf_counter() - started, 4)
         return ReconcileResult(*result, stats=stats)
     finally:
-        _drop(con)
+        try:
+            _drop(con)
+        finally:
+            con.execute(f"SET checkpoint_threshold = '{threshold}'")
 
 
 def _stage(
@@ -211,8 +222,8 @@ def _close_matched(con: duckdb.DuckDBPyConnection, rule: Pass, tables: set[str])
             continue
         con.execute(f"DROP VIEW recon_open_{side}")
         con.execute(
-            f"CREATE TEMP TABLE recon_open_{side} AS SELECT * FROM recon_{side} "
-            f"WHERE id NOT IN ({matched})"
+            f"CREATE TEMP TABLE recon_open_{side} AS SELECT * FROM recon_{side} o "
+            f"WHERE NOT EXISTS ({matched} AND {side}_id = o.id)"
         )
         tables.add(side)
 
@@ -352,7 +363,7 @@ def _pass(con: duckdb.DuckDBPyConnection, rule: Pass) -> dict[str, Any]:
         f"{candidate % 'TRUE'} FROM recon_l l, recon_r r LIMIT 0"
     )
     for i, key in enumerate(rule.keys):
-        rest = "l.gid NOT IN (SELECT gid FROM recon_cand)" if i else "TRUE"
+        rest = "NOT EXISTS (SELECT 1 FROM recon_cand c WHERE c.gid = l.gid)" if i else "TRUE"
         if key.is_amount_block:
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE recon_l_rest AS SELECT * FROM recon_l l WHERE {rest}"
@@ -426,7 +437,11 @@ def _band_pairs(
     monotone, so no pair within tolerance is lost, and the exact DECIMAL filter ``residual``
     (aliases l, r) runs on the blocked pairs only. ``right_columns`` are the right columns
     ``select`` and ``residual`` may read (the banded view of the right side shows only them)."""
-    (median,) = _one(con, f"SELECT median(allow_lo + allow_hi) FROM {left_rel}")
+    median, without_currency = _one(
+        con,
+        "SELECT median(allow_lo + allow_hi), count(*) FILTER (WHERE currency IS NULL) "
+        f"FROM {left_rel}",
+    )
     reach = Decimal(median) if median is not None else Decimal(0)
     width = max(int(reach * 10000) + 1, 100)  # band in 1/10000 units: the median reach
     wd = 2 * window + 1
@@ -444,12 +459,16 @@ def _band_pairs(
                                    CAST((eamt + allow_hi) * 10000 AS BIGINT) // {width} + 1))
                       AS ab FROM {left_rel}))"""
     # A left unit with a currency joins on it too (an equality DuckDB hashes); one without
-    # (converted by an FX rate) meets every currency of its bands.
-    return f"""
-        SELECT * FROM (
+    # (converted by an FX rate) meets every currency of its bands: that second join is left
+    # out when every unit has a currency.
+    same = f"""
         SELECT {select} FROM {units} l
         JOIN recon_rb r ON r.ab = l.ab AND r.db = l.db AND r.currency = l.currency
-        WHERE {residual}
+        WHERE {residual}"""
+    if not without_currency:
+        return same
+    return f"""
+        SELECT * FROM ({same}
         UNION ALL
         SELECT {select} FROM {units} l
         JOIN recon_rb r ON r.ab = l.ab AND r.db = l.db
@@ -556,9 +575,9 @@ def _resolve(con: duckdb.DuckDBPyConnection) -> int:
         if not added or not added[0][0]:
             break
         con.execute("""
-            CREATE OR REPLACE TEMP TABLE recon_scored AS SELECT * FROM recon_scored
-            WHERE gid NOT IN (SELECT gid FROM recon_chosen)
-              AND rid NOT IN (SELECT rid FROM recon_chosen)
+            CREATE OR REPLACE TEMP TABLE recon_scored AS SELECT * FROM recon_scored s
+            WHERE NOT EXISTS (SELECT 1 FROM recon_chosen c WHERE c.gid = s.gid)
+              AND NOT EXISTS (SELECT 1 FROM recon_chosen c WHERE c.rid = s.rid)
         """)
         if not _count(con, "recon_scored"):
             break
@@ -781,7 +800,8 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
                                           'd': abs(diff), 't': days, 'o': {other},
                                           'via_key': via_key, 'comparable': comparable,
                                           'diff': diff}}) AS best
-                       FROM recon_bpairs WHERE {item} NOT IN (SELECT id FROM recon_dup_{side})
+                       FROM recon_bpairs p WHERE NOT EXISTS
+                           (SELECT 1 FROM recon_dup_{side} d WHERE d.id = p.{item})
                        GROUP BY {item}),
                  n AS (SELECT {item}, best.o AS {other}, best.via_key AS via_key,
                               best.comparable AS comparable, best.diff AS diff, best.t AS days
@@ -804,8 +824,9 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
         )
         what = f"{described}, NULL" if side == "left" else f"NULL, {described}"
         rows.append(f"""SELECT id, '{side}', 'missing_counterpart', 'counterpart', {what}, NULL
-            FROM recon_open_{side} WHERE id NOT IN (SELECT id FROM recon_dup_{side})
-            AND id NOT IN (SELECT DISTINCT {item} FROM recon_bpairs)""")
+            FROM recon_open_{side} o
+            WHERE NOT EXISTS (SELECT 1 FROM recon_dup_{side} d WHERE d.id = o.id)
+            AND NOT EXISTS (SELECT 1 FROM recon_bpairs p WHERE p.{item} = o.id)""")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE recon_breaks_{side} AS {' UNION ALL '.join(rows[-3:])}"
         )
