@@ -26,6 +26,26 @@ _MAX_PARAMS = 30_000  # SQLite allows 32,766 variables per statement
 _PG_ROWS = 10_000
 
 
+_UTC_TEXT: dict[datetime, str] = {}
+_UTC_TEXT_SIZE = 1 << 14  # a few MiB at most; a batch of 5,000 events fits
+
+
+def utc_text(value: datetime) -> str:
+    """A datetime as the SQLite column stores it: UTC, naive, to the microsecond.
+
+    An event's time is written with the event, each of its entity links and its window
+    entries, so the texts of UTC datetimes are remembered (a bounded cache: equal UTC datetimes
+    are one instant, one text)."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    text = _UTC_TEXT.get(value)
+    if text is None:
+        if len(_UTC_TEXT) >= _UTC_TEXT_SIZE:
+            _UTC_TEXT.clear()
+        text = _UTC_TEXT[value] = value.isoformat(" ", "microseconds")[:-6]  # no "+00:00"
+    return text
+
+
 class Bulk:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
@@ -39,9 +59,7 @@ class Bulk:
         if value is None:
             return None
         if self.is_sqlite:
-            if value.tzinfo is not UTC:
-                value = value.astimezone(UTC)
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            return utc_text(value)
         return value
 
     def uid(self, value: str | None) -> Any:

@@ -37,9 +37,9 @@ from recoup.adapters.store.rows import (
     case_row,
     case_values,
     event_from_row,
+    event_rows,
     expectation_from_row,
     finding_values,
-    raw_text,
     timeline_values,
     timer_values,
 )
@@ -219,16 +219,9 @@ class SqlUnitOfWork(
             return set()
         self._touch_sources(events)
         b = Bulk(self.conn)
-        rows = [
-            (
-                b.uid(e.id), e.source, e.external_id, e.type, b.dt(e.occurred_at),
-                b.dt(e.received_at), b.dec(e.amount), e.currency, e.direction, e.reason_code,
-                e.status, b.json(e.refs), b.json(e.attributes), raw_text(e), b.uid(run_id),
-            )
-            for e in events
-        ]  # fmt: skip
         inserted = b.insert_returning(
-            t.events, EVENT_COLUMNS, rows, on_conflict="(source, external_id) DO NOTHING",
+            t.events, EVENT_COLUMNS, event_rows(b, events, run_id),
+            on_conflict="(source, external_id) DO NOTHING",
             returning="id",
         )  # fmt: skip
         if b.is_sqlite:  # the column stores 32 hex digits; compare in that form
@@ -240,8 +233,10 @@ class SqlUnitOfWork(
         b = Bulk(self.conn)
         rows: list[tuple[str, str, str, str]] = []
         for e in events:
-            event_id, at = b.uid(e.id), b.dt(e.occurred_at)
-            rows.extend((kind, key, event_id, at) for kind, key in e.refs.items())
+            pairs = e.refs.items()
+            if pairs:
+                event_id, at = b.uid(e.id), b.dt(e.occurred_at)
+                rows.extend([(kind, key, event_id, at) for kind, key in pairs])
         b.insert(t.entity_links, ("kind", "key", "event_id", "occurred_at"), rows,
                  on_conflict="DO NOTHING")  # fmt: skip
 

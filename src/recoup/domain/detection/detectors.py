@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -300,6 +301,7 @@ class Detectors:
             for type_ in sorted(detector.types):
                 self._stateful_for[type_] = (*self._stateful_for.get(type_, ()), detector)
         self._dispatch: dict[str, tuple[StatelessRule, ...]] | None = None
+        self._handlers_by_type: dict[str, _Handlers] | None = None
         self.expectation_rules: tuple[ExpectationRule, ...] = tuple(
             rules_expected.rules(
                 payment_grace=self.settings.payment_grace,
@@ -325,6 +327,25 @@ class Detectors:
             self._dispatch = dispatch_table(stateless_rules(self.settings))
         return self._dispatch
 
+    def _handlers(self) -> dict[str, _Handlers]:
+        """Event type -> everything ``run`` calls on an event of that type, in the order it
+        calls them (built with the dispatch, then kept: one lookup per event)."""
+        if self._handlers_by_type is None:
+            dispatch = self.dispatch
+            types = {*dispatch, *self._stateful_for, *self._timeline_for, *self._opens_for,
+                     *self._meets_for}  # fmt: skip
+            self._handlers_by_type = {
+                type_: (
+                    dispatch.get(type_, ()),
+                    self._stateful_for.get(type_, ()),
+                    self._timeline_for.get(type_, ()),
+                    self._opens_for.get(type_, ()),
+                    (*self._meets_for.get(type_, ()), *self._meets_any),
+                )
+                for type_ in types
+            }
+        return self._handlers_by_type
+
     def expectation_rule(self, name: str) -> ExpectationRule | None:
         return self._rule_by_name.get(name)
 
@@ -336,7 +357,7 @@ class Detectors:
         when the gate is open in ``state`` (loaded by ``window_requests``, marked by ``run``)."""
         plan = TimelinePlan()
         timeline_for = self._timeline_for.get
-        for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
+        for event in sorted(events, key=time_order):
             for detector in timeline_for(event.type, ()):
                 if not _gate_open(detector, event, state):
                     continue
@@ -371,35 +392,49 @@ class Detectors:
 
     def run(self, events: Sequence[Event], state: WindowState, detected_at: datetime) -> Detection:
         out = Detection()
-        rules_for = self.dispatch.get
-        stateful_for = self._stateful_for.get
-        opens_for = self._opens_for.get
-        meets_for = self._meets_for.get
-        timeline_for = self._timeline_for.get
-        for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
-            for rule in rules_for(event.type, ()):
+        handlers_for = self._handlers().get
+        nothing: _Handlers = ((), (), (), (), self._meets_any)
+        findings_out, entries_out = out.findings, out.window_entries
+        for event in sorted(events, key=time_order):
+            rules, stateful, readers, openers, meeters = handlers_for(event.type, nothing)
+            for rule in rules:
                 finding = rule(event, detected_at)
                 if finding is not None:
-                    out.findings.append(finding)
-            for detector in stateful_for(event.type, ()):
+                    findings_out.append(finding)
+            for detector in stateful:
                 findings, entries = detector.observe(event, state, detected_at)
-                out.findings.extend(findings)
-                out.window_entries.extend(entries)
-            for reader in timeline_for(event.type, ()):
+                findings_out.extend(findings)
+                entries_out.extend(entries)
+            for reader in readers:
                 for key in reader.marks(event):
                     mark = WindowEntry(reader.gate, key, event.event_id, event.occurred_at, "")
                     state.add(mark)
-                    out.window_entries.append(mark)
-            for opener in opens_for(event.type, ()):
+                    entries_out.append(mark)
+            for opener in openers:
                 expectation = opener.expect(event)
                 if expectation is not None:
                     out.expectations.append(expectation)
-            for meeter in (*meets_for(event.type, ()), *self._meets_any):
+            for meeter in meeters:
                 for kind, key in meeter.met_keys(event):
                     out.meets.append(
                         Meet(meeter.name, kind, key, event.event_id, event.occurred_at)
                     )
         return out
+
+
+_Handlers = tuple[
+    tuple[StatelessRule, ...],
+    tuple[PairDetector, ...],
+    tuple[TimelineDetector, ...],
+    tuple[ExpectationRule, ...],
+    tuple[ExpectationRule, ...],
+]
+"""What ``Detectors.run`` calls on an event of one type: stateless rules, stateful detectors,
+gate markers, timer openers and timer meeters."""
+
+
+time_order: Callable[[Event], tuple[datetime, str]] = attrgetter("occurred_at", "id")
+"""The order detectors handle (normalised) events in: (occurred_at, id)."""
 
 
 @dataclass

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 from recoup.domain.detection.findings import Finding, finding_id
 from recoup.domain.detection.taxonomy import Tier
@@ -90,8 +91,13 @@ def _amount(event: Event) -> str | None:
     """The amount at its currency's exponent ("20" and "20.00" are one amount), or None."""
     if event.amount is None or event.currency is None:
         return None
-    exponent = currency_exponent(event.currency)
-    return str(event.amount.quantize(Decimal(1).scaleb(-exponent)))
+    return str(event.amount.quantize(_quantum(event.currency)))
+
+
+@cache
+def _quantum(currency: str) -> Decimal:
+    """The smallest unit of ``currency`` (0.01 for EUR); an unknown code raises, uncached."""
+    return Decimal(1).scaleb(-currency_exponent(currency))
 
 
 def _same_object(a: WindowEntry, b: WindowEntry) -> bool:

@@ -118,10 +118,19 @@ def parse_record(
         code = "truncated" if "truncated" in message else "invalid_json"
         return Rejection(Location(file, line), code, message, raw)
     try:
-        return normalise(event, received_at=received_at, raw=raw)
+        return _normalise(event, received_at, raw, check_text=_may_hold_nul(data))
     except InvalidInputError as exc:
         loc = Location(file, line, exc.location.field)
         return Rejection(loc, "invalid_value", exc.message, raw)
+
+
+def _may_hold_nul(data: bytes | str) -> bool:
+    """Whether a string decoded from this JSON text can contain a NUL character: one written
+    as is or escaped as ``\\u0000`` (a scan of the whole record is cheaper than checking each
+    decoded field)."""
+    if isinstance(data, str):
+        return "\x00" in data or "\\u0000" in data
+    return b"\x00" in data or b"\\u0000" in data
 
 
 def _printable(raw: str) -> str:
@@ -147,7 +156,13 @@ def normalise(event: Event, *, received_at: datetime, raw: str | None = None) ->
 
     ``raw`` is the record as received; it becomes the evidence unless the record carries the
     source's own payload in ``raw``."""
-    _check_text(event)
+    return _normalise(event, received_at, raw, check_text=True)
+
+
+def _normalise(event: Event, received_at: datetime, raw: str | None, *, check_text: bool) -> Event:
+    """``normalise``; ``check_text`` false skips the NUL checks of a record known to hold none."""
+    if check_text:
+        _check_text(event)
     if not is_known_type(event.type):
         raise _fail("type", f"unknown event type {event.type!r} (see `recoup events types`)")
     amount = _normalised_amount(event)

@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec.structs import astuple
 
 from recoup.domain.ids import uuid5_str
 
@@ -55,17 +54,16 @@ class Refs(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, froze
 
     def items(self) -> list[tuple[str, str]]:
         """The (entity kind, identifier) pairs that are set, in field order."""
-        return [
-            (name, value)
-            for name, value in zip(self.__struct_fields__, astuple(self), strict=True)
-            if value is not None
-        ]
+        # ``to_builtins`` leaves out the fields at their default (None), in C: this runs a few
+        # times per event on the ingest path.
+        pairs: dict[str, str] = msgspec.to_builtins(self)
+        return list(pairs.items())
 
 
 REF_KINDS: tuple[str, ...] = Refs.__struct_fields__
 
 
-class Event(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+class Event(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True, gc=False):
     """One normalised fact. See ``docs/event-schema.json`` for the published schema."""
 
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=SOURCE_PATTERN)]
