@@ -294,6 +294,22 @@ def test_a_failed_charge_maps_decline_code_network_and_advice() -> None:
     assert finding.detail["decline_type"] == "soft"
 
 
+def test_a_failure_message_over_the_canonical_limit_is_shortened_not_refused() -> None:
+    message = "Declined by the issuer. " * 200  # 4,800 characters of provider text
+    charge = {"id": "ch_long", "object": "charge", "amount": 500, "currency": "eur",
+              "status": "failed", "failure_code": "card_declined", "failure_message": message,
+              "payment_intent": "pi_long"}  # fmt: skip
+
+    event = only_event(mapped(envelope("charge.failed", charge)))
+
+    assert event.type == "payment.failed"
+    assert event.reason_message is not None
+    assert len(event.reason_message) == 1000
+    assert event.reason_message == message[:999] + "\u2026"
+    assert event.raw is not None
+    assert message.strip() in event.raw  # the evidence keeps the whole text
+
+
 def test_payment_intent_failure_uses_decline_code_else_error_code() -> None:
     intent: dict[str, Any] = {
         "id": "pi_3",

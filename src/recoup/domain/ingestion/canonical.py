@@ -244,6 +244,10 @@ def _normalised_amount(event: Event) -> Decimal | None:
     return event.amount
 
 
+REASON_MESSAGE_MAX = 1000
+"""The longest ``reason_message`` an event keeps (the canonical schema's limit)."""
+
+
 def build_event(
     fields: dict[str, Any],
     *,
@@ -258,8 +262,15 @@ def build_event(
     The fields go through the same schema and rules as a canonical JSON record, so a connector
     cannot produce an event that ``recoup ingest`` would refuse. ``raw`` is the source's own
     record, kept as evidence; ``element`` locates it inside the file (an XML path, a record
-    type) when a line number alone does not.
+    type) when a line number alone does not. A ``reason_message`` over the schema's limit is
+    shortened (ending in an ellipsis) rather than refused: the event still counts, and ``raw``
+    keeps the whole text.
     """
+    message = fields.get("reason_message")
+    if isinstance(message, str) and len(message) > REASON_MESSAGE_MAX:
+        # A provider's free text is not worth losing the event over: shortened here, whole
+        # in the evidence (``raw``).
+        fields = {**fields, "reason_message": message[: REASON_MESSAGE_MAX - 1] + "\u2026"}
     try:
         event = msgspec.convert(fields, Event)
     except msgspec.ValidationError as exc:
