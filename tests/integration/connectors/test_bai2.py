@@ -143,6 +143,12 @@ def test_citi_value_dated_credit_with_continued_text() -> None:
             "PY:RP1231231231231200                 A1234BC 22/03/66 BI:22222222 "
             "OB:111111 BUCKINGHAM PALACE OB3:BARCLAYS BANK PLC BO:11111111 BO1:DOE JO"
         ),
+        # what detection reads as remittance: the customer reference, then the text
+        "remittance": stored(
+            "RP12312312312312 FR:FP SIP INCOMING ENDT:20150715 TRID:RP12312312312312 "
+            "PY:RP1231231231231200                 A1234BC 22/03/66 BI:22222222 "
+            "OB:111111 BUCKINGHAM PALACE OB3:BARCLAYS BANK PLC BO:11111111 BO1:DOE JO"
+        ),
     }
     assert [(b.attributes["balance_type"], b.amount, b.direction) for b in parsed.balances] == [
         ("opening", Decimal("100.00"), "credit"),

@@ -20,6 +20,7 @@ from recoup.adapters import connectors
 from recoup.adapters.connectors.base import FileFlag, Item, ParseContext
 from recoup.adapters.connectors.csv_loader import load_profile, parse_profile
 from recoup.adapters.connectors.csvfiles import FORMATS, CsvFormat
+from recoup.domain.detection.detectors import Detectors, WindowState
 from recoup.domain.errors import Location
 from recoup.domain.ingestion.canonical import Rejection
 from recoup.domain.ingestion.event import Event, Refs, event_id_for
@@ -185,6 +186,20 @@ def test_a_paypal_row_that_breaks_is_rejected_at_its_own_line_after_a_multi_line
 # --- generic bank export ----------------------------------------------------------------------
 
 
+def test_a_bank_credit_with_a_description_has_remittance_and_one_without_is_flagged() -> None:
+    data = (
+        b"Date,Value Date,Description,Reference,Debit,Credit,Balance,Currency\n"
+        b'01/10/2026,01/10/2026,ACME LTD INV-2026-0042,,,"1,250.00",,EUR\n'
+        b"02/10/2026,02/10/2026,,,,99.00,,EUR\n"
+    )
+    events = [i for i in parse(BANK, data, "s.csv", source="bank:main-eur") if isinstance(i, Event)]
+
+    found = Detectors().run(events, WindowState(), datetime(2026, 10, 3, tzinfo=UTC)).findings
+
+    assert events[0].attributes["remittance"] == "ACME LTD INV-2026-0042"
+    assert [(f.type, f.amount) for f in found] == [("missing_remittance", Decimal("99.00"))]
+
+
 def test_the_bank_sample_gives_events_rejections_and_a_summary_flag_in_file_order() -> None:
     data = (FIXTURES / "generic-bank.csv").read_bytes()
 
@@ -195,27 +210,28 @@ def test_the_bank_sample_gives_events_rejections_and_a_summary_flag_in_file_orde
             return (item.occurred_at, item.amount, item.direction, item.refs, item.attributes)
         return (type(item).__name__, item.location, item.code, item.reason)
 
-    cafe = {"description": "CARD PAYMENT CAFE ROMA, MILANO", "value_date": "2026-10-02"}
+    def text(description: str, **rest: str) -> dict[str, str]:  # the description is remittance
+        return {"description": description, "remittance": description, **rest}
+
+    cafe = text("CARD PAYMENT CAFE ROMA, MILANO", value_date="2026-10-02")
     assert [shape(item) for item in items] == [
         (utc(2026, 10, 1), Decimal("5000.00"), "credit", Refs(bank_transaction="TRF-88120"),
-         {"description": "Transfer from savings account", "value_date": "2026-10-01",
-          "balance": "17345.67"}),
+         text("Transfer from savings account", value_date="2026-10-01", balance="17345.67")),
         (utc(2026, 10, 2), Decimal("4.50"), "debit", Refs(), cafe),
         (utc(2026, 10, 2), Decimal("4.50"), "debit", Refs(), cafe),
         (utc(2026, 10, 3), Decimal("1180.00"), "debit", Refs(bank_transaction="DD-55120"),
-         {"description": "SEPA DIRECT DEBIT STROMWERK GMBH\nMandate M-2211 Invoice 2026-10",
-          "value_date": "2026-10-02", "balance": "16156.67"}),
+         text("SEPA DIRECT DEBIT STROMWERK GMBH\nMandate M-2211 Invoice 2026-10",
+              value_date="2026-10-02", balance="16156.67")),
         (utc(2026, 10, 5), Decimal("2500.00"), "credit", Refs(bank_transaction="PP-WD-0001"),
-         {"description": "PAYPAL WITHDRAWAL 0BC99001DE223344F", "value_date": "2026-10-05",
-          "balance": "18656.67"}),
+         text("PAYPAL WITHDRAWAL 0BC99001DE223344F", value_date="2026-10-05",
+              balance="18656.67")),
         ("Rejection", Location("statement.csv", 9, "Date"), "invalid_date",
          'unparseable date "31/02/2026" in column Date '
          "(expected %d/%m/%Y or %d.%m.%Y or %d-%m-%Y or %Y-%m-%d)"),
         ("Rejection", Location("statement.csv", 10, "Credit"), "invalid_amount",
          'amount "12,3,4" in column Credit is not a number'),
         (utc(2026, 10, 7), Decimal("12.00"), "debit", Refs(bank_transaction="FEE-2026-10"),
-         {"description": "Account maintenance fee", "value_date": "2026-10-07",
-          "balance": "18644.67"}),
+         text("Account maintenance fee", value_date="2026-10-07", balance="18644.67")),
         ("FileFlag", Location("statement.csv", 12), "summary_row",
          'summary row ("Total"), not a transaction: not imported'),
     ]  # fmt: skip

@@ -160,6 +160,11 @@ class _Events(_Sections):
             attributes.update(availability)
         if text:
             attributes["text"] = text
+        # What the line says it pays, as detection reads it: the payer's reference and the
+        # detail text (BAI2 has no remittance field of its own).
+        remittance = " ".join(part for part in (customer_reference, text) if part)
+        if remittance:
+            attributes["remittance"] = remittance
         refs = {"bank_account": account.number}
         if bank_reference:
             refs["bank_transaction"] = bank_reference
