@@ -145,7 +145,9 @@ def test_a_batch_that_loses_a_race_to_another_process_runs_again_and_is_stored_o
         assert conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one() == 2
 
 
-def test_a_unique_key_taken_by_another_transaction_is_a_lost_race(app: App) -> None:
+def test_a_unique_key_taken_by_another_transaction_is_a_lost_race_on_postgresql(
+    app: App,
+) -> None:
     from recoup.domain.errors import LostRaceError
 
     row = {"name": "racer", "first_seen_at": T0, "last_event_at": T0}
@@ -157,9 +159,12 @@ def test_a_unique_key_taken_by_another_transaction_is_a_lost_race(app: App) -> N
             tx.conn.execute(t.sources.insert().values(**row))
             tx.commit()
 
+    if app.engine.dialect.name == "sqlite":  # one writer at a time: a bug, never a race
+        with pytest.raises(sa.exc.IntegrityError):
+            insert_again()
+        return
     with pytest.raises(LostRaceError, match="another transaction got there first") as raised:
         insert_again()
-
     assert isinstance(raised.value.__cause__, sa.exc.IntegrityError)
 
 

@@ -91,11 +91,10 @@ _RACE_SQLSTATES = frozenset({
 
 def lost_race(exc: sa.exc.DBAPIError) -> bool:
     """Whether a database error means another transaction got there first, so that running
-    the same work again in a new transaction can succeed."""
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    if sqlstate is not None:
-        return str(sqlstate) in _RACE_SQLSTATES
-    return isinstance(exc, sa.exc.IntegrityError) and "UNIQUE constraint failed" in str(exc.orig)
+    the same work again in a new transaction can succeed. Only PostgreSQL has such races:
+    SQLite write transactions begin IMMEDIATE and run one at a time, so a unique violation
+    there is a bug, not a race, and is left as it is."""
+    return getattr(exc.orig, "sqlstate", None) in _RACE_SQLSTATES
 
 
 def _first_line(exc: sa.exc.DBAPIError) -> str:
