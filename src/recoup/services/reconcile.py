@@ -18,21 +18,23 @@ from decimal import Decimal
 from typing import Any
 
 from recoup.domain.audit import AuditEntry
+from recoup.domain.cases.case import open_key
 from recoup.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from recoup.domain.ids import derived_id
 from recoup.domain.policy import PolicyEngine
 from recoup.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from recoup.domain.reconcile.items import (
-    LEFT_TYPES,
+    BREAK_CASE_TYPES,
     REVIEW,
-    RIGHT_TYPES,
     EngineResult,
-    Item,
+    ItemColumns,
     MatchRow,
     ReconcileEngine,
     break_findings,
+    finding_breaks,
     item_of,
     match_resolutions,
+    settling_matches,
 )
 from recoup.domain.reconcile.rules import Rules
 from recoup.services.ingest import store_findings, unseen_findings
@@ -81,12 +83,9 @@ def run_reconcile(
     now = clock.now()
     say = progress or (lambda _message: None)
     with uow() as tx:
-        events = tx.reconcile_open_events([*LEFT_TYPES, *RIGHT_TYPES])
-    items = {e.event_id: item for e in events if (item := item_of(e)) is not None}
-    left = [i for i in items.values() if i.side == "left"]
-    right = [i for i in items.values() if i.side == "right"]
+        left, right = tx.reconcile_open_items()
     say(f"{len(left):,} open expected items, {len(right):,} open bank lines")
-    result = engine.run(left, right, rules) if left or right else EngineResult()
+    result = engine.run(left, right, rules) if len(left) or len(right) else EngineResult()
     run_id = None if dry_run else derived_id("reconcile.run", now.isoformat(), rules_digest)
     report = _report(result, left, right, run_id, dry_run)
     say(f"matched {report.left_matched:,} of {report.left:,} expected items "
@@ -94,14 +93,24 @@ def run_reconcile(
         f"{report.pairs_by_status.get(REVIEW, 0):,} suggested)")  # fmt: skip
     if dry_run or run_id is None:
         return report
-    by_id = {e.event_id: e for e in events}
+    left_keys = dict(zip(left.id, zip(left.kind, left.key, strict=True), strict=True))
     with uow() as tx:
         tx.start_reconcile_run(run_id, rules.version, rules_digest, now)
         tx.add_reconcile_matches(run_id, result.matches, now)
         tx.record_breaks(run_id, result.breaks, now)
-        findings = unseen_findings(break_findings(result.breaks, by_id, items, now), tx)
-        settled = match_resolutions(result.matches, by_id, now)
-        plan = store_findings(findings, tx, now, settled=settled, policy=policy, events=by_id)
+        # Only the events the findings and settlements cite are loaded, not every open item's.
+        breaks = finding_breaks(result.breaks, {i: kind for i, (kind, _) in left_keys.items()})
+        events = {e.event_id: e for e in tx.reconcile_events(r.item_id for r in breaks)}
+        items = {i: item for i, e in events.items() if (item := item_of(e)) is not None}
+        findings = unseen_findings(break_findings(breaks, events, items, now), tx)
+        open_keys = tx.open_case_keys(BREAK_CASE_TYPES)
+        open_keys |= {open_key(f.type, f.entity_kind, f.entity_key) for f in findings}
+        right_keys = dict(zip(right.id, right.key, strict=True))
+        settling = settling_matches(result.matches, left_keys, right_keys, open_keys)
+        cited = {i for m in settling for i in (m.left_id, m.right_id)} - events.keys()
+        events |= {e.event_id: e for e in tx.reconcile_events(cited)}
+        settled = match_resolutions(settling, events, now)
+        plan = store_findings(findings, tx, now, settled=settled, policy=policy, events=events)
         report.findings, report.cases_opened = len(findings), len(plan.created)
         report.cases_resolved = len(plan.resolved)
         stats = _stats(report)
@@ -112,7 +121,7 @@ def run_reconcile(
     return report
 
 
-def _report(result: EngineResult, left: Sequence[Item], right: Sequence[Item],
+def _report(result: EngineResult, left: ItemColumns, right: ItemColumns,
             run_id: str | None, dry_run: bool) -> ReconcileReport:  # fmt: skip
     report = ReconcileReport(run_id, dry_run, len(left), len(right), stats=result.stats)
     report.pairs_by_status.update(m.status for m in result.matches)
@@ -121,11 +130,11 @@ def _report(result: EngineResult, left: Sequence[Item], right: Sequence[Item],
     report.right_matched = len({m.right_id for m in matched})
     report.breaks_by_reason.update(b.reason for b in result.breaks)
     taken = {m.left_id for m in matched}
-    for item in left:
-        if item.id not in taken:
-            report.unreconciled[item.currency] = (
-                report.unreconciled.get(item.currency, Decimal(0)) + item.amount
-            )
+    open_money: dict[str, Decimal] = {}
+    for item_id, currency, amount in zip(left.id, left.currency, left.amount, strict=True):
+        if item_id not in taken:
+            open_money[currency] = open_money.get(currency, Decimal(0)) + amount
+    report.unreconciled.update(open_money)
     return report
 
 

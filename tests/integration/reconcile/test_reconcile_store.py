@@ -5,6 +5,7 @@ operators confirm, reject and force-match with audit."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -18,6 +19,7 @@ from recoup.adapters.reconcile.rules_file import default_rules
 from recoup.adapters.store import tables as t
 from recoup.bootstrap import App
 from recoup.domain.errors import ConflictError, InvalidInputError
+from recoup.domain.reconcile.items import item_of
 from recoup.services.audit import verify_audit
 from recoup.services.ingest import ingest_records
 from recoup.services.reconcile import (
@@ -135,3 +137,46 @@ def test_force_match_needs_a_justification_and_takes_items_out(app: App, tmp_pat
         actions = conn.execute(sa.select(a.action)).scalars().all()
     assert "reconcile.forced" in actions
     assert verify_audit(reader=app.reader).is_intact
+
+
+def test_open_items_read_in_the_database_are_the_items_of_the_events(app: App) -> None:
+    """The store picks refs and attributes out in SQL: the same items as ``item_of`` on the
+    stored events, whatever the attribute types, blanks, offsets and directions."""
+    late = T0.replace(hour=23, minute=30)  # written at -02:00: the next day in UTC
+    lines = [
+        payout("po_a", "10.00"),
+        record("ch_a", "payment.succeeded", amount="4.00", payment="pi_a", payout="po_a"),
+        record("re_a", "refund.succeeded", amount="1.50", refund="re_a", charge="ch_a"),
+        record("in_a", "invoice.finalized", amount="99.00", invoice="INV-1"),
+        record("in_b", "invoice.finalized", amount="5.00", invoice="INV-2"),
+        bank_line("bl_a", "10.00", remittance="  po_a payout  "),
+        bank_line("bl_b", "3.00", end_to_end="E2E-1"),
+        record("pf_a", "payment.failed", amount="2.00", payment="pi_b"),
+        record("po_b", "payout.paid"),  # no money: not an item
+    ]
+    lines[3]["attributes"] = {"reference": 7, "customer_name": "  Acme GmbH ", "number": "N-1"}
+    lines[4]["attributes"] = {"remittance": {"nested": "x"}, "description": "   ",
+                              "name": ["a"]}  # fmt: skip
+    lines[6]["direction"] = "debit"
+    lines[6]["attributes"] = {"description": "\tfee Q3\n", "counterparty_name": ""}
+    lines[6]["occurred_at"] = late.replace(tzinfo=None).isoformat() + "-02:00"
+    ingest(app, lines)
+    with app.reader() as tx:
+        left, right = tx.reconcile_open_items()
+        events = tx.reconcile_events([*left.id, *right.id])
+    by_side: dict[str, list[object]] = {"left": [], "right": []}
+    for event in sorted(events, key=lambda e: e.event_id):
+        item = item_of(event)
+        assert item is not None
+        by_side[item.side].append(item)
+    assert sorted(left.items(), key=lambda i: i.id) == by_side["left"]
+    assert sorted(right.items(), key=lambda i: i.id) == by_side["right"]
+    assert (len(left), len(right)) == (5, 2)
+    texts = {i.amount: (i.reference, i.name) for i in left.items() if i.kind == "invoice"}
+    assert texts == {Decimal("99.00"): ("N-1", "Acme GmbH"), Decimal("5.00"): ("INV-2", None)}
+    debit = next(i for i in right.items() if i.amount < 0)
+    assert (debit.amount, debit.reference, str(debit.date)) == (Decimal("-3.00"), "fee Q3",
+                                                                "2026-10-02")  # fmt: skip
+    keys = dict(zip(left.kind, left.key, strict=True))
+    assert keys["payout"] == "po_a"
+    assert set(right.key) == {"bl_a", "bl_b"}

@@ -2,58 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 import pyarrow as pa
 
 from recoup.adapters.reconcile.engine import reconcile
 from recoup.adapters.reconcile.synthetic import LEFT_SCHEMA, RIGHT_SCHEMA
-from recoup.domain.reconcile.items import BreakRow, EngineResult, Item, MatchRow
+from recoup.domain.reconcile.items import BreakRow, EngineResult, ItemColumns, MatchRow
 from recoup.domain.reconcile.rules import Rules
 
-_LEFT = [f.name for f in LEFT_SCHEMA]
-_RIGHT = [f.name for f in RIGHT_SCHEMA]
+
+def _table(items: ItemColumns, schema: pa.Schema) -> pa.Table:
+    return pa.table(
+        {f.name: pa.array(getattr(items, f.name), type=f.type) for f in schema}, schema=schema
+    )
 
 
-def _table(items: Sequence[Item], names: list[str], schema: pa.Schema) -> pa.Table:
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    for item in items:
-        for name in names:
-            columns[name].append(getattr(item, name))
-    return pa.table(columns, schema=schema)
+_MATCH_FIELDS = ("match_id", "left_id", "right_id", "rule", "score", "status", "group_size")
+_BREAK_FIELDS = ("item_id", "side", "reason", "field", "expected", "actual", "candidate_id")
 
 
 class DuckDbEngine:
     """Runs :func:`reconcile` on items; an in-memory DuckDB per run."""
 
-    def run(self, left: Sequence[Item], right: Sequence[Item], rules: Rules) -> EngineResult:
-        result = reconcile(_table(left, _LEFT, LEFT_SCHEMA), _table(right, _RIGHT, RIGHT_SCHEMA),
-                           rules)  # fmt: skip
+    def run(self, left: ItemColumns, right: ItemColumns, rules: Rules) -> EngineResult:
+        result = reconcile(_table(left, LEFT_SCHEMA), _table(right, RIGHT_SCHEMA), rules)
+        # Column by column, not a dict per row: a run at scale returns a million pairs.
+        m = result.matches
+        diffs = [Decimal(d or 0) for d in m.column("amount_diff").to_pylist()]
         matches = [
-            MatchRow(
-                match_id=str(row["match_id"]),
-                left_id=str(row["left_id"]),
-                right_id=str(row["right_id"]),
-                rule=str(row["rule"]),
-                score=float(row["score"]),
-                status=str(row["status"]),
-                group_size=int(row["group_size"]),
-                amount_diff=Decimal(row["amount_diff"] or 0),
-            )
-            for row in result.matches.to_pylist()
+            MatchRow(*row)
+            for row in zip(*(m.column(n).to_pylist() for n in _MATCH_FIELDS), diffs, strict=True)
         ]
-        breaks = [
-            BreakRow(
-                item_id=str(row["item_id"]),
-                side=str(row["side"]),
-                reason=str(row["reason"]),
-                field=row.get("field"),
-                expected=row.get("expected"),
-                actual=row.get("actual"),
-                candidate_id=row.get("candidate_id"),
-            )
-            for row in result.breaks.to_pylist()
-        ]
+        b = result.breaks
+        breaks = [BreakRow(*row) for row in zip(*(b.column(n).to_pylist() for n in _BREAK_FIELDS),
+                                                  strict=True)]  # fmt: skip
         return EngineResult(matches, breaks, dict(result.stats))

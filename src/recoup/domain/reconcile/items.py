@@ -12,7 +12,7 @@ against what is still open and a run repeated changes nothing. The engine sits b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -90,6 +90,103 @@ def item_of(event: Event) -> Item | None:
     return None
 
 
+ITEM_REFS = ("payment", "charge", "payout", "end_to_end", "invoice", "bank_transaction")
+"""The refs an item row carries, in its order (see :func:`item_columns`)."""
+ITEM_ATTRIBUTES = (*_REFERENCE_ATTRIBUTES, *_NAME_ATTRIBUTES)
+"""The attributes an item row carries after its refs, in this order: each the attribute's
+value when it is a string, else None."""
+_ITEM_FIELDS = ("id", "kind", "amount", "currency", "date", "reference", "name", "payment_ref",
+                "payout_ref", "end_to_end", "fx_rate")  # fmt: skip
+
+
+@dataclass(slots=True)
+class ItemColumns:
+    """One side's items as columns: a list per :class:`Item` field, all of one length, so a
+    million items need no million objects. ``key`` is the entity key of the cases an item's
+    break opens and its match settles (its payout, invoice or bank transaction, else its id)."""
+
+    side: str
+    id: list[str] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    amount: list[Decimal] = field(default_factory=list)
+    currency: list[str] = field(default_factory=list)
+    date: list[date] = field(default_factory=list)
+    reference: list[str | None] = field(default_factory=list)
+    name: list[str | None] = field(default_factory=list)
+    payment_ref: list[str | None] = field(default_factory=list)
+    payout_ref: list[str | None] = field(default_factory=list)
+    end_to_end: list[str | None] = field(default_factory=list)
+    fx_rate: list[Decimal | None] = field(default_factory=list)
+    key: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def append(self, item: Item, key: str | None = None) -> None:
+        for name in _ITEM_FIELDS:
+            getattr(self, name).append(getattr(item, name))
+        self.key.append(key or item.id)
+
+    def items(self) -> Iterator[Item]:
+        columns = [getattr(self, name) for name in _ITEM_FIELDS]
+        return (Item(row[0], self.side, *row[1:]) for row in zip(*columns, strict=True))
+
+    @classmethod
+    def of(cls, side: str, items: Iterable[Item]) -> ItemColumns:
+        columns = cls(side)
+        for item in items:
+            columns.append(item)
+        return columns
+
+
+def _first_text(values: Sequence[Any]) -> str | None:
+    for value in values:
+        if isinstance(value, str) and (text := value.strip()):
+            return text
+    return None
+
+
+def item_columns(rows: Iterable[Sequence[Any]]) -> tuple[ItemColumns, ItemColumns]:
+    """The left and right items of stored event rows, as :func:`item_of` makes them (rows of
+    another type or without money are left out). A row is (id, type, amount, currency,
+    direction, UTC date of occurrence, the :data:`ITEM_REFS`, the :data:`ITEM_ATTRIBUTES`)."""
+    left, right = ItemColumns("left"), ItemColumns("right")
+    n_refs = len(_REFERENCE_ATTRIBUTES)
+    for row in rows:
+        id_, type_, amount, currency, direction, day = row[:6]
+        payment, charge, payout, end_to_end, invoice, bank_transaction = row[6:12]
+        texts = row[12:]
+        if amount is None or currency is None:
+            continue
+        kind = LEFT_TYPES.get(type_)
+        if kind is not None:
+            side, key = (
+                left,
+                (payout if kind == "payout" else invoice if kind == "invoice" else None),
+            )
+            left.kind.append(kind)
+            left.amount.append(-amount if kind == "refund" else amount)
+            left.reference.append(_first_text(texts[:n_refs]) or invoice)
+            left.payment_ref.append(payment or charge)
+        elif type_ in RIGHT_TYPES:
+            side, key = right, bank_transaction
+            right.kind.append("bank_line")
+            right.amount.append(-amount if direction == "debit" else amount)
+            right.reference.append(_first_text(texts[:n_refs]))
+            right.payment_ref.append(None)
+        else:
+            continue
+        side.id.append(id_)
+        side.currency.append(currency)
+        side.date.append(day)
+        side.name.append(_first_text(texts[n_refs:]))
+        side.payout_ref.append(payout)
+        side.end_to_end.append(end_to_end)
+        side.fx_rate.append(None)
+        side.key.append(key or id_)
+    return left, right
+
+
 @dataclass(frozen=True, slots=True)
 class MatchRow:
     match_id: str
@@ -123,7 +220,7 @@ class EngineResult:
 class ReconcileEngine(Protocol):
     """Matches left items with right items under ``rules``."""
 
-    def run(self, left: Sequence[Item], right: Sequence[Item], rules: Rules) -> EngineResult: ...
+    def run(self, left: ItemColumns, right: ItemColumns, rules: Rules) -> EngineResult: ...
 
 
 def break_findings(
@@ -201,9 +298,13 @@ def _finding(type_: str, entity_kind: str, entity_key: str, event: Event, item: 
 class ReconcileStore(Protocol):
     """Reconciliation persistence; every method is part of the caller's transaction."""
 
-    def reconcile_open_events(self, types: Iterable[str]) -> list[Event]:
-        """Events of these types not in a match that reconciles them."""
+    def reconcile_open_items(self) -> tuple[ItemColumns, ItemColumns]:
+        """The left and right items not in a match that reconciles them."""
         ...
+
+    def reconcile_events(self, ids: Iterable[str]) -> list[Event]: ...
+
+    def open_case_keys(self, types: Iterable[str]) -> set[str]: ...
 
     def start_reconcile_run(self, run_id: str, version: int, rules_hash: str,
                             at: datetime) -> None: ...  # fmt: skip
@@ -253,3 +354,50 @@ def match_resolutions(matches: Sequence[MatchRow], events: Mapping[str, Event],
                                   "reconciled", now, right.event_id, right.amount,
                                   right.currency, "matched with an expected item"))  # fmt: skip
     return out
+
+
+UNMATCHED_LINE = ("unmatched_bank_line", "bank_transaction")
+BREAK_CASE_TYPES = (UNMATCHED_LINE[0], *(case for case, _ in RESOLVED_BY_MATCH.values()))
+"""The case types a reconciliation run opens and settles."""
+
+
+def finding_breaks(breaks: Sequence[BreakRow], left_kinds: Mapping[str, str]) -> list[BreakRow]:
+    """The breaks :func:`break_findings` may turn into findings (every bank line's, and an
+    expected payout's or invoice's missing counterpart): only their events need loading."""
+
+    def cited(row: BreakRow) -> bool:
+        if row.side == "right":
+            return True
+        return (
+            row.reason == "missing_counterpart" and left_kinds.get(row.item_id) in RESOLVED_BY_MATCH
+        )
+
+    return [row for row in breaks if cited(row)]
+
+
+def settling_matches(
+    matches: Sequence[MatchRow],
+    left: Mapping[str, tuple[str, str]],
+    right: Mapping[str, str],
+    open_keys: Iterable[str],
+) -> list[MatchRow]:
+    """The matches whose settlements (:func:`match_resolutions`) would close a case under one
+    of ``open_keys`` (the open cases, and those this run's findings open); the others settle
+    nothing, so their events need not be loaded. ``left`` maps an item id to its kind and key,
+    ``right`` a bank line's id to its key."""
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for text in open_keys:
+        case_type, kind, key = text.split("|", 2)
+        wanted.setdefault((case_type, kind), set()).add(key)
+    if not wanted:
+        return []
+    lines = wanted.get(UNMATCHED_LINE, set())
+    by_kind = {kind: wanted.get(spec, set()) for kind, spec in RESOLVED_BY_MATCH.items()}
+    kept = []
+    for match in matches:
+        if match.status not in MATCHED:
+            continue
+        kind, key = left.get(match.left_id, ("", ""))
+        if right.get(match.right_id) in lines or key in by_kind.get(kind, ()):
+            kept.append(match)
+    return kept
