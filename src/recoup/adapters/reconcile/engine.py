@@ -748,10 +748,13 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
         "CASE WHEN fx_rate IS NULL THEN amount ELSE CAST(CAST(amount AS DECIMAL(38,4)) * "
         "CAST(fx_rate AS DECIMAL(38,8)) AS DECIMAL(18,4)) END"
     )
+    # The pair search joins and groups tens of millions of pairs at scale: on numbers, not the
+    # ids' text. A record's number follows its id's order, so "smallest id" is unchanged.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE recon_bl AS
-        SELECT id AS gid, {converted} AS eamt, CASE WHEN fx_rate IS NULL THEN currency END
-               AS currency, date AS date_lo, date AS date_hi,
+        SELECT row_number() OVER (ORDER BY id) AS gid, id AS lid_text, {converted} AS eamt,
+               CASE WHEN fx_rate IS NULL THEN currency END AS currency, date AS date_lo,
+               date AS date_hi,
                {decimal_literal(absolute, 38, 12)} + {decimal_literal(percent / 100, 38, 12)}
                * CAST(abs({converted}) AS DECIMAL(38,4)) AS allowed,
                currency AS lcur, fx_rate, reference AS lref, kind
@@ -762,9 +765,10 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
         "SELECT *, allowed AS allow_lo, allowed AS allow_hi FROM recon_bl"
     )
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW recon_br_units AS SELECT id AS rid, amount, currency, "
-        "date AS date_lo, date AS date_hi FROM recon_open_right"
+        "CREATE OR REPLACE TEMP TABLE recon_brn AS SELECT row_number() OVER (ORDER BY id) AS rid, "
+        "id AS rid_text, amount, currency, date AS date_lo, date AS date_hi FROM recon_open_right"
     )
+    con.execute("CREATE OR REPLACE TEMP VIEW recon_br_units AS SELECT * FROM recon_brn")
     residual = (
         "(l.currency IS NULL OR l.currency = r.currency) AND abs(r.amount - l.eamt) <= "
         f"l.allow_hi AND r.date_lo BETWEEN l.date_lo - {search} AND l.date_hi + {search}"
@@ -785,8 +789,9 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
     )
     sources = [band]
     sources += [
-        f"SELECT b.gid, r.id, TRUE, {pair.format(l='b', rdate='date')} FROM recon_open_left l "
-        f"JOIN recon_open_right r ON l.{lf} = r.{rf} JOIN recon_bl b ON b.gid = l.id"
+        f"SELECT b.gid, n.rid, TRUE, {pair.format(l='b', rdate='date')} FROM recon_open_left l "
+        f"JOIN recon_open_right r ON l.{lf} = r.{rf} JOIN recon_bl b ON b.lid_text = l.id "
+        "JOIN recon_brn n ON n.rid_text = r.id"
         for lf, rf in keys
     ]
     con.execute(f"CREATE OR REPLACE TEMP TABLE recon_bpairs AS {' UNION ALL '.join(sources)}")
@@ -794,23 +799,27 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
     for side, item, other in (("left", "lid", "rid"), ("right", "rid", "lid")):
         # Nearest first: an identifier in common, comparable currency (NULL last), closest
         # amount, closest date, smallest id; min() of a struct orders field by field.
+        # Every record with a pair, and its nearest: those without one miss a counterpart.
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE recon_best_{side} AS
+            SELECT {item}, min({{'v': NOT via_key, 'c': NOT comparable, 'd': abs(diff),
+                                't': days, 'o': {other}, 'via_key': via_key,
+                                'comparable': comparable, 'diff': diff}}) AS best
+            FROM recon_bpairs GROUP BY {item}
+        """)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE recon_near AS
-            WITH k AS (SELECT {item}, min({{'v': NOT via_key, 'c': NOT comparable,
-                                          'd': abs(diff), 't': days, 'o': {other},
-                                          'via_key': via_key, 'comparable': comparable,
-                                          'diff': diff}}) AS best
-                       FROM recon_bpairs p WHERE NOT EXISTS
-                           (SELECT 1 FROM recon_dup_{side} d WHERE d.id = p.{item})
-                       GROUP BY {item}),
-                 n AS (SELECT {item}, best.o AS {other}, best.via_key AS via_key,
+            WITH n AS (SELECT {item}, best.o AS {other}, best.via_key AS via_key,
                               best.comparable AS comparable, best.diff AS diff, best.t AS days
-                       FROM k)
-            SELECT n.*, b.allowed,
-                   b.lref, r.reference AS rref, b.kind, b.lcur, r.currency AS rcur, b.eamt,
-                   r.amount AS ramount, b.date_lo AS ldate, r.date AS rdate
+                       FROM recon_best_{side})
+            SELECT b.lid_text AS lid, rn.rid_text AS rid, n.via_key, n.comparable, n.diff,
+                   n.days, b.allowed, b.lref, r.reference AS rref, b.kind, b.lcur,
+                   r.currency AS rcur, b.eamt, r.amount AS ramount, b.date_lo AS ldate,
+                   r.date AS rdate
             FROM n JOIN recon_bl b ON b.gid = n.lid
-            JOIN recon_open_right r ON r.id = n.rid
+            JOIN recon_brn rn ON rn.rid = n.rid
+            JOIN recon_open_right r ON r.id = rn.rid_text
+            WHERE NOT EXISTS (SELECT 1 FROM recon_dup_{side} d WHERE d.id = {item}_text)
         """)
         _reference_similarity(con)
         rows.append(_reasons_sql(side, item, other, window, ref_min))
@@ -819,14 +828,19 @@ def _breaks(con: duckdb.DuckDBPyConnection, rules: Rules) -> pa.Table:
             f"FROM recon_dup_{side} WHERE id IN (SELECT id FROM recon_open_{side})"
         )
         described = (
-            "CAST(amount AS VARCHAR) || ' ' || currency || ' on ' || CAST(date AS VARCHAR)"
-            " || coalesce(' ref ' || reference, '')"
+            "CAST(o.amount AS VARCHAR) || ' ' || o.currency || ' on ' || CAST(o.date AS VARCHAR)"
+            " || coalesce(' ref ' || o.reference, '')"
         )
         what = f"{described}, NULL" if side == "left" else f"NULL, {described}"
-        rows.append(f"""SELECT id, '{side}', 'missing_counterpart', 'counterpart', {what}, NULL
-            FROM recon_open_{side} o
+        numbered, number = (
+            ("recon_bl n ON n.lid_text", "gid")
+            if side == "left"
+            else ("recon_brn n ON n.rid_text", "rid")
+        )
+        rows.append(f"""SELECT o.id, '{side}', 'missing_counterpart', 'counterpart', {what}, NULL
+            FROM recon_open_{side} o JOIN {numbered} = o.id
             WHERE NOT EXISTS (SELECT 1 FROM recon_dup_{side} d WHERE d.id = o.id)
-            AND NOT EXISTS (SELECT 1 FROM recon_bpairs p WHERE p.{item} = o.id)""")
+            AND NOT EXISTS (SELECT 1 FROM recon_best_{side} p WHERE p.{item} = n.{number})""")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE recon_breaks_{side} AS {' UNION ALL '.join(rows[-3:])}"
         )
