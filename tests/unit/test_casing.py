@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from recoup.domain.cases.calendar import BusinessCalendar
 from recoup.domain.cases.case import Case, CaseStatus, open_key
 from recoup.domain.cases.casing import SYSTEM_ACTOR, CasePlan, Timer, plan_cases
+from recoup.domain.cases.teams import NO_TEAMS, TeamDirectory
 from recoup.domain.detection.findings import Finding, finding_id
 from recoup.domain.detection.taxonomy import Tier
 from recoup.domain.ids import derived_id
+from recoup.domain.policy import Decision, PolicyInput
+from recoup.domain.recovery.ladder import LadderSpec
 
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 NOW = datetime(2026, 10, 1, 18, 0, tzinfo=UTC)
@@ -374,3 +379,50 @@ def test_case_ids_follow_from_the_opening_finding() -> None:
 
     assert only_case(plan_cases([first], {}, NOW)).id == derived_id("case", first.id)
     assert only_case(plan_cases([first], {}, LATER)).id == derived_id("case", first.id)
+
+
+# --- SLA targets from the policy ------------------------------------------------------------
+
+
+@dataclass
+class CountingCalendar:
+    """A business calendar that counts how often it is asked."""
+
+    inner: BusinessCalendar = field(default_factory=lambda: BusinessCalendar("Europe/Berlin"))
+    calls: int = 0
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        self.calls += 1
+        return self.inner.add(start, duration)
+
+    def business_time_between(self, a: datetime, b: datetime) -> timedelta:
+        return self.inner.business_time_between(a, b)
+
+
+@dataclass
+class OneAnswerPolicy:
+    """Routes every finding alike: a 4 h goal and a 3-day deadline in business time."""
+
+    calendar: CountingCalendar = field(default_factory=CountingCalendar)
+    teams: TeamDirectory = NO_TEAMS
+    ladders: dict[str, LadderSpec] = field(default_factory=dict)
+
+    def decide(self, inp: PolicyInput) -> Decision:
+        return Decision(tier=Tier.GUIDED, owner_team="payments", kind=inp.kind,
+                        sla_goal=timedelta(hours=4), sla_deadline=timedelta(days=3),
+                        pauses_automation=False, urgency=50, business_impact="low",
+                        control_sensitivity="low")  # fmt: skip
+
+
+def test_the_sla_targets_run_on_the_policy_calendar_asked_once_per_duration() -> None:
+    policy = OneAnswerPolicy()
+    findings = [finding(f"ev{n}", entity=("payment", f"pi_{n}")) for n in range(20)]
+
+    plan = plan_cases(findings, {}, NOW, policy=policy)
+
+    berlin = BusinessCalendar("Europe/Berlin")
+    assert len(plan.created) == 20
+    assert {(c.sla_goal_at, c.sla_due_at) for c in plan.created.values()} == {
+        (berlin.add(NOW, timedelta(hours=4)), berlin.add(NOW, timedelta(days=3)))
+    }
+    assert policy.calendar.calls == 2

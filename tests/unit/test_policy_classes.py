@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recoup.adapters.policy import DEFAULT_POLICY_PATH, ENTRY, load_policy
-from recoup.adapters.policy.classes import class_key, numeric_cuts
+from recoup.adapters.policy.classes import class_key, numeric_cuts, read_fields
 from recoup.domain.detection.taxonomy import TAXONOMY
 from recoup.domain.policy import PolicyInput
 
@@ -100,4 +102,107 @@ def test_a_reused_decision_is_the_evaluated_decision_with_its_own_numbers(
         amount=None if amount is None else f"{amount:.2f}", currency="EUR",
         tier_hint=spec.tier.value, customer_tier=customer_tier, confidence=confidence,
     )  # fmt: skip
+    assert REUSING.decide(inp) == EVALUATING.decide(inp)
+
+
+FIELDS = ("type", "category", "kind", "breakpoint", "entity_kind", "amount", "currency",
+          "reason_code", "tier_hint", "customer_tier", "supplier_tier", "confidence")  # fmt: skip
+
+
+def test_the_fields_no_table_names_are_left_out_of_the_class() -> None:
+    assert read_fields([DEFAULT], FIELDS) == {
+        "type", "category", "kind", "amount", "tier_hint", "customer_tier", "supplier_tier",
+        "confidence",
+    }  # fmt: skip
+    context = {"type": "x", "reason_code": "card_declined", "amount": 6.0}
+    other = {**context, "reason_code": "insufficient_funds"}
+    cuts = {"amount": (5.0, 100.0)}
+    assert class_key(context, cuts, {"type", "amount"}) == class_key(
+        other, cuts, {"type", "amount"}
+    )
+    assert class_key(context, cuts) != class_key(other, cuts)
+
+
+@pytest.mark.parametrize(
+    ("table", "field", "cell"),
+    [
+        ("tier", "type", '$root.reason_code == "x"'),  # the whole context
+        ("tier", "type", "len(keys($root)) > 3"),
+        ("tier", "type", '$nodes.finding.currency == "EUR"'),  # an earlier node's output
+    ],
+)
+def test_a_cell_that_can_reach_any_field_keeps_every_field_in_the_class(
+    table: str, field: str, cell: str
+) -> None:
+    assert read_fields([_with_cell(table, field, cell)], FIELDS) is None
+
+
+def test_a_table_reading_a_sub_object_or_an_output_naming_dollar_keeps_every_field() -> None:
+    graph = copy.deepcopy(DEFAULT)
+    node = next(n for n in graph["nodes"] if n.get("name") == "sla")
+    node["content"]["inputField"] = "finding"
+    assert read_fields([graph], FIELDS) is None
+    graph = copy.deepcopy(DEFAULT)
+    node = next(n for n in graph["nodes"] if n.get("name") == "urgency")
+    node["content"]["rules"][0][node["content"]["outputs"][0]["id"]] = "$"
+    assert read_fields([graph], FIELDS) is None
+    assert read_fields([_with_cell("tier", "type", '"$root"')], FIELDS) is not None  # a string
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.sampled_from(sorted(TAXONOMY)),
+    amount=st.one_of(st.none(), NEAR_CUTS),
+    currency=st.sampled_from([None, "EUR", "USD", "JPY"]),
+    reason_code=st.sampled_from([None, "card_declined", "insufficient_funds", "do_not_honor"]),
+    entity_kind=st.sampled_from(["payment", "customer", "invoice"]),
+)
+def test_a_decision_reused_across_fields_no_table_reads_is_the_evaluated_decision(
+    name: str, amount: float | None, currency: str | None, reason_code: str | None,
+    entity_kind: str,
+) -> None:  # fmt: skip
+    spec = TAXONOMY[name]
+    inp = PolicyInput(
+        type=name, category=spec.category.value, kind=spec.kind.value,
+        breakpoint=spec.breakpoint.value, entity_kind=entity_kind,
+        amount=None if amount is None else f"{amount:.2f}", currency=currency,
+        reason_code=reason_code, tier_hint=spec.tier.value,
+    )  # fmt: skip
+    assert REUSING.decide(inp) == EVALUATING.decide(inp)
+
+
+def test_the_kind_stays_in_the_class_when_no_table_reads_it(tmp_path: Path) -> None:
+    """The decision copies the input's kind (it makes the queue), so two inputs that differ
+    only in kind never share a decision, whatever the tables read."""
+    folder = tmp_path / "pack"
+    shutil.copytree(DEFAULT_POLICY_PATH, folder)
+    graph = json.loads((folder / ENTRY).read_text())
+    control = next(n for n in graph["nodes"] if n.get("name") == "control")
+    column = next(c for c in control["content"]["inputs"] if c["field"] == "kind")
+    control["content"]["inputs"].remove(column)
+    for rule in control["content"]["rules"]:
+        rule.pop(column["id"], None)
+    (folder / ENTRY).write_text(json.dumps(graph))
+    assert "kind" not in (read_fields([graph], FIELDS) or {"kind"})
+    reusing, evaluating = load_policy(folder), load_policy(folder, reuse=False)
+    spec = TAXONOMY["payment_failed"]
+    decisions = []
+    for kind in ("system", "policy"):
+        inp = PolicyInput(type=spec.name, category=spec.category.value, kind=kind,
+                          breakpoint=spec.breakpoint.value, entity_kind=spec.entity)  # fmt: skip
+        decisions.append(reusing.decide(inp))
+        assert decisions[-1] == evaluating.decide(inp)
+    assert [d.queue for d in decisions] == [
+        f"{spec.owner_team}.system",
+        f"{spec.owner_team}.policy",
+    ]
+
+
+def test_a_reused_decision_hands_out_its_own_trace() -> None:
+    spec = TAXONOMY["refund_failed"]
+    inp = PolicyInput(type=spec.name, category=spec.category.value, kind=spec.kind.value,
+                      breakpoint=spec.breakpoint.value, entity_kind=spec.entity,
+                      amount="250.00")  # fmt: skip
+    first = REUSING.decide(inp)
+    first.trace.clear()
     assert REUSING.decide(inp) == EVALUATING.decide(inp)

@@ -13,13 +13,19 @@ The reuse is only switched on when it is provably safe: every node is an input, 
 decision table node, a numeric field is only tested by plain comparisons and ranges with
 constants in its own column, and no other cell (input or output) names it. Otherwise
 :func:`numeric_cuts` returns None and every decision is evaluated.
+
+A field no table names (the default pack never looks at ``reason_code`` or ``currency``)
+cannot change a decision either, so :func:`read_fields` leaves it out of the class: one
+evaluation serves every reason code. That too only holds when no cell can reach the context
+without naming the field (``$root``, ``$nodes``, a table's input field or output path);
+otherwise :func:`read_fields` returns None and every field is part of the class.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 NUMERIC_FIELDS = ("amount", "confidence")
@@ -30,6 +36,8 @@ _NUMBER = r"-?\d+(?:\.\d+)?"
 _COMPARISON = re.compile(rf"^(?:(<=|>=|<|>|==|!=)\s*)?({_NUMBER})$")
 _RANGE = re.compile(rf"^[\[(\]]\s*({_NUMBER})\s*\.\.\s*({_NUMBER})\s*[\])\[]$")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_REACH = re.compile(r"\$[\w.\[]")
+"""``$`` as more than the column's own value: ``$root``, ``$nodes``, ``$.x``, ``$[...]``."""
 
 
 def _cell_numbers(cell: str) -> list[float] | None:
@@ -96,9 +104,59 @@ def numeric_class(value: Any, cuts: tuple[float, ...]) -> Any:
     return (at, at < len(cuts) and cuts[at] == value)
 
 
-def class_key(context: Mapping[str, Any], cuts: Mapping[str, tuple[float, ...]]) -> tuple[Any, ...]:
-    """A hashable key equal for two contexts exactly when every table treats them alike."""
-    return tuple(
-        (name, numeric_class(value, cuts[name]) if name in cuts else value)
-        for name, value in context.items()
-    )
+def read_fields(graphs: Iterable[Mapping[str, Any]], names: Iterable[str]) -> frozenset[str] | None:
+    """Those of ``names`` that some table names in a column (its field or its label) or a cell;
+    None when a table could read a field without naming it, or a node is not a table."""
+    texts: list[str] = []
+    for graph in graphs:
+        for node in graph.get("nodes", []):
+            if node.get("type") not in SAFE_NODES:
+                return None
+            if node.get("type") != "decisionTableNode":
+                continue
+            table = _table_texts(node.get("content") or {})
+            if table is None:
+                return None
+            texts.extend(table)
+    return frozenset(name for name in names if any(_names(text, name) for text in texts))
+
+
+def _table_texts(content: Mapping[str, Any]) -> list[str] | None:
+    """Every text of a table that is evaluated or shown in the trace: column fields and
+    labels, input and output cells. None when one of them can reach the whole context: a
+    ``$`` that is more than an input column's own value, or an input field or output path."""
+    if content.get("inputField") or content.get("outputPath"):
+        return None
+    inputs, outputs = content.get("inputs", []), content.get("outputs", [])
+    # (text, whether a bare ``$`` in it is its column's own value)
+    columns = [*inputs, *outputs]
+    texts = [(str(c.get(key) or ""), False) for c in columns for key in ("field", "name")]
+    for rule in content.get("rules", []):
+        texts += [(str(rule.get(c["id"], "") or ""), bool(c.get("field"))) for c in inputs]
+        texts += [(str(rule.get(c["id"], "") or ""), False) for c in outputs]
+    for text, own_value in texts:
+        bare = _STRING.sub('""', text)
+        if "$" in bare and (not own_value or _REACH.search(bare)):
+            return None
+    return [text for text, _own_value in texts]
+
+
+def class_key(
+    context: Mapping[str, Any],
+    cuts: Mapping[str, tuple[float, ...]],
+    fields: Collection[str] | None = None,
+) -> tuple[Any, ...]:
+    """A hashable key equal for two contexts exactly when every table treats them alike:
+    the context's (name, value) pairs in order, each numeric value replaced by its class,
+    and only the ``fields`` that matter (all of them when None).
+
+    Every new case asks for one, so the pairs come from the context in one step and only the
+    few numeric fields are visited."""
+    if fields is None:
+        classed = dict(context)
+    else:
+        classed = {name: value for name, value in context.items() if name in fields}
+    for name, points in cuts.items():
+        if name in classed:
+            classed[name] = numeric_class(classed[name], points)
+    return tuple(classed.items())

@@ -13,12 +13,12 @@ from typing import Any
 
 import zen
 
-from recoup.adapters.policy.classes import NUMERIC_FIELDS, class_key, numeric_cuts
+from recoup.adapters.policy.classes import NUMERIC_FIELDS, class_key, numeric_cuts, read_fields
 from recoup.domain.cases.calendar import ALWAYS, Calendar
 from recoup.domain.cases.teams import NO_TEAMS, TeamDirectory
 from recoup.domain.detection.taxonomy import Tier
 from recoup.domain.errors import ConfigurationError
-from recoup.domain.policy import Decision, PolicyInput, TraceStep
+from recoup.domain.policy import OUTPUTS, Decision, PolicyInput, TraceStep
 from recoup.domain.recovery.ladder import LadderSpec
 
 DEFAULT_POLICY_PATH = Path(__file__).parent / "default"
@@ -132,8 +132,10 @@ class ZenPolicy:
         self._engine = zen.ZenEngine({"loader": self._load})
         # Decisions are reused within a class of inputs when the tables allow it (classes.py).
         # Only the entry graph counts: a graph of tables alone calls no other file.
-        self._cuts = numeric_cuts([json.loads(self._files[ENTRY])]) if reuse else None
-        self._reuse: dict[tuple[Any, ...], Decision] = {}
+        entry = [json.loads(self._files[ENTRY])]
+        self._cuts = numeric_cuts(entry) if reuse else None
+        self._fields = _class_fields(entry)
+        self._reuse: dict[tuple[Any, ...], _Reusable] = {}
 
     @property
     def reuses_decisions(self) -> bool:
@@ -155,10 +157,10 @@ class ZenPolicy:
         context = context_of(inp)
         if self._cuts is None:
             return decision_of(*self.evaluate(context), kind=inp.kind)
-        key = class_key(context, self._cuts)
+        key = class_key(context, self._cuts, self._fields)
         known = self._reuse.get(key)
         if known is None:
-            known = decision_of(*self.evaluate(context), kind=inp.kind)
+            known = _Reusable.of(decision_of(*self.evaluate(context), kind=inp.kind))
             if len(self._reuse) >= REUSE_LIMIT:
                 self._reuse.clear()
             self._reuse[key] = known
@@ -173,16 +175,51 @@ class ZenPolicy:
 REUSE_LIMIT = 100_000
 """Decisions kept for reuse; the store starts over when full."""
 
+DECIDED_FROM_INPUT = ("kind",)
+"""Input fields copied into the decision as they are (not through the tables)."""
+RESULT_FIELDS = (*OUTPUTS, "write_off")
+"""What :func:`decision_of` reads from the result; a table passes its input through, so an
+input of one of these names would reach the decision without any table naming it."""
 
-def _with_numbers(decision: Decision, context: Mapping[str, Any]) -> Decision:
-    """``decision`` with this context's own numbers in its trace (the reused decision was
-    evaluated for another member of the class)."""
-    return replace(decision, trace=[_step_with_numbers(s, context) for s in decision.trace])
+
+def _class_fields(graphs: list[dict[str, Any]]) -> frozenset[str] | None:
+    """The input fields a class is made of: those the tables read, those copied into the
+    decision, and any named like a result field. None: every field."""
+    names = list(context_of(PolicyInput("", "", "", "", "")))
+    read = read_fields(graphs, names)
+    if read is None:
+        return None
+    return read | {n for n in names if n in DECIDED_FROM_INPUT or n in RESULT_FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class _Reusable:
+    """A decision kept for its class, with the positions of the trace steps that show a
+    number: only those differ between members of the class, so only those are rebuilt."""
+
+    decision: Decision
+    numeric_steps: tuple[int, ...]
+
+    @classmethod
+    def of(cls, decision: Decision) -> _Reusable:
+        steps = tuple(
+            index
+            for index, step in enumerate(decision.trace)
+            if any(name in step.inputs for name in NUMERIC_FIELDS)
+        )
+        return cls(decision, steps)
+
+
+def _with_numbers(known: _Reusable, context: Mapping[str, Any]) -> Decision:
+    """The kept decision with this context's own numbers in its trace (it was evaluated for
+    another member of the class). The trace is a new list; steps without numbers are shared."""
+    trace = list(known.decision.trace)
+    for index in known.numeric_steps:
+        trace[index] = _step_with_numbers(trace[index], context)
+    return replace(known.decision, trace=trace)
 
 
 def _step_with_numbers(step: TraceStep, context: Mapping[str, Any]) -> TraceStep:
-    if not any(name in step.inputs for name in NUMERIC_FIELDS):
-        return step
     inputs = {k: context.get(k) if k in NUMERIC_FIELDS else v for k, v in step.inputs.items()}
     return replace(step, inputs=inputs)
 

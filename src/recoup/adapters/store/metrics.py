@@ -27,9 +27,21 @@ from recoup.domain.cases.case import Case
 from recoup.domain.cases.casing import CasePlan
 from recoup.domain.detection.findings import Finding
 from recoup.domain.ids import derived_id
-from recoup.domain.metrics import OPEN_AGE, Cell, Counters, Key, contribution, delta, total
+from recoup.domain.metrics import OPEN_AGE, Cell, Counters, Key, contribution, delta
 
 _COUNTER_UPSERTS: dict[str, Any] = {}
+
+
+def _fold(sums: dict[Key, list[int]], counters: Counters) -> None:
+    """Add ``counters`` into running [count, amount] sums: what ``total`` of all the parts
+    gives, without keeping a part (and its cells) per case until the end of the batch."""
+    for key, cell in counters.items():
+        running = sums.get(key)
+        if running is None:
+            sums[key] = [cell.count, cell.amount]
+        else:
+            running[0] += cell.count
+            running[1] += cell.amount
 
 
 class MetricsMixin:
@@ -45,16 +57,16 @@ class MetricsMixin:
         cases, for the other hooks of ``save_plan``."""
         before = self._stored_cases(sorted(plan.updated))
         codes = self._opening_codes(plan, findings)
-        parts: list[Counters] = []
+        sums: dict[Key, list[int]] = {}
         for case in plan.created.values():
-            parts.append(contribution(case, codes.get(case.id)))
+            _fold(sums, contribution(case, codes.get(case.id)))
         for case_id, case in plan.updated.items():
             stored = before.get(case_id)
             if stored is None:
                 continue  # not stored: the case update raises for it
             old, code = stored
-            parts.append(delta(contribution(old, code), contribution(case, code)))
-        changes = total(parts)
+            _fold(sums, delta(contribution(old, code), contribution(case, code)))
+        changes = {key: Cell(c, a) for key, (c, a) in sums.items() if c or a}
         if changes:
             self._hold_audit_head()
         self.add_metric_counters(changes)

@@ -15,6 +15,7 @@ from typing import Any
 
 from recoup.domain.audit import AuditEntry
 from recoup.domain.cases.acceptance import acceptance_holds, reopen_for_evidence
+from recoup.domain.cases.calendar import Calendar
 from recoup.domain.cases.case import TIER_RANK, Case, CaseStatus, open_key
 from recoup.domain.cases.outcomes import Resolution, settle_amounts
 from recoup.domain.detection.findings import Finding
@@ -141,16 +142,39 @@ def change_plan(
     return plan
 
 
-def _new_case(finding: Finding, now: datetime, policy: PolicyEngine | None = None) -> Case:
+class _SlaClock:
+    """The SLA instants of cases opened at one time. A plan opens all its cases at ``now``,
+    and the policy gives few distinct durations, so the calendar (a business calendar walks
+    its windows day by day) is asked once per duration, not twice per case."""
+
+    def __init__(self, calendar: Calendar, now: datetime) -> None:
+        self.calendar = calendar
+        self.now = now
+        self._due: dict[timedelta, datetime] = {}
+
+    def after(self, duration: timedelta) -> datetime:
+        due = self._due.get(duration)
+        if due is None:
+            due = self._due[duration] = self.calendar.add(self.now, duration)
+        return due
+
+
+def _new_case(
+    finding: Finding,
+    now: datetime,
+    policy: PolicyEngine | None = None,
+    sla: _SlaClock | None = None,
+) -> Case:
     case = _default_case(finding, now)
     if policy is None:
         return case
+    sla = sla or _SlaClock(policy.calendar, now)
     decision = policy.decide(policy_input(finding))
     case.tier = decision.tier
     case.owner_team = decision.owner_team
     case.queue = decision.queue
-    case.sla_goal_at = policy.calendar.add(now, decision.sla_goal)
-    case.sla_due_at = policy.calendar.add(now, decision.sla_deadline)
+    case.sla_goal_at = sla.after(decision.sla_goal)
+    case.sla_due_at = sla.after(decision.sla_deadline)
     case.pauses_automation = decision.pauses_automation
     case.decision = to_record(decision)
     return case
@@ -218,6 +242,7 @@ def plan_cases(
     plan = CasePlan()
     current: dict[str, Case] = dict(open_cases)
     before: dict[str, dict[str, Any]] = {}
+    sla = None if policy is None else _SlaClock(policy.calendar, now)
     stream: list[tuple[datetime, int, str, Finding | Resolution]] = [
         (f.occurred_at, 0, f.id, f) for f in findings
     ]
@@ -265,7 +290,7 @@ def plan_cases(
                     plan.updated[case.id] = case
                 case.open_key = None
                 case.updated_at = now
-            case = _new_case(finding, now, policy)
+            case = _new_case(finding, now, policy, sla)
             _record(case, finding)
             if case.decision is not None:
                 case.tier = Tier(case.decision["outputs"]["tier"])  # the policy decides it
