@@ -180,3 +180,21 @@ def test_open_items_read_in_the_database_are_the_items_of_the_events(app: App) -
     keys = dict(zip(left.kind, left.key, strict=True))
     assert keys["payout"] == "po_a"
     assert set(right.key) == {"bl_a", "bl_b"}
+
+
+def test_pairs_are_counted_once_however_often_they_are_added(app: App) -> None:
+    from recoup.domain.reconcile.items import MatchRow
+
+    def uid(first: int, i: int) -> str:
+        return f"{first}0000000-0000-5000-8000-00000000000{i}"
+
+    rows = [MatchRow(uid(0, i), uid(1, i), uid(2, i), "r", 1.0, "auto", 1, Decimal("0"))
+            for i in range(3)]  # fmt: skip
+    run_id = "30000000-0000-5000-8000-000000000000"
+    with app.uow() as tx:
+        tx.start_reconcile_run(run_id, 1, "h", T0)
+        assert tx.add_reconcile_matches(run_id, rows[:2], T0) == 2
+        assert tx.add_reconcile_matches(run_id, rows, T0) == 1  # two were there already
+        assert tx.add_reconcile_matches(run_id, rows, T0) == 0
+        tx.commit()
+    assert len(pairs(app)) == 3

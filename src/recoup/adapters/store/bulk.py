@@ -87,10 +87,23 @@ class Bulk:
         rows: Sequence[tuple[Any, ...]],
         *,
         on_conflict: str | None = None,
-    ) -> None:
-        """Insert ``rows``; ``on_conflict`` is e.g. ``(id) DO NOTHING``."""
-        for sql, params in self._statements(table, columns, rows, on_conflict, None):
-            self._execute(sql, params)
+    ) -> int:
+        """Insert ``rows``; ``on_conflict`` is e.g. ``(id) DO NOTHING``. Returns how many rows
+        went in (a conflict that does nothing counts none)."""
+        return sum(
+            self._execute_count(sql, params)
+            for sql, params in self._statements(table, columns, rows, on_conflict, None)
+        )
+
+    def _execute_count(self, sql: str, params: tuple[Any, ...]) -> int:
+        if self.is_sqlite:
+            return int(self.conn.exec_driver_sql(sql, params).rowcount)
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params, binary=True)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         """Run one statement; on PostgreSQL with binary parameters (text-format arrays are

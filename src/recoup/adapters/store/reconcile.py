@@ -135,14 +135,12 @@ class ReconcileMixin:
             )
             for r in rows
         }  # fmt: skip
-        inserted = b.insert_returning(
+        return b.insert(
             t.reconcile_matches,
             _MATCH_COLUMNS,
             [(b.uid(i), *v) for i, v in sorted(values.items())],
             on_conflict="(id) DO NOTHING",
-            returning="id",
         )
-        return len(inserted)
 
     def record_breaks(self, run_id: str, rows: Sequence[BreakRow], at: datetime) -> int:
         """Open or refresh this run's breaks; close the open ones whose item matched since.
