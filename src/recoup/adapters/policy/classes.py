@@ -63,15 +63,23 @@ def numeric_cuts(graphs: Iterable[Mapping[str, Any]]) -> dict[str, tuple[float, 
     """Per numeric field, the sorted constants the tables compare it with; None when the
     graphs do anything with a numeric field that is not a plain comparison in its column."""
     cuts: dict[str, set[float]] = {name: set() for name in NUMERIC_FIELDS}
+    tables = _tables(graphs)
+    if tables is None or not all(_table_cuts(content, cuts) for content in tables):
+        return None
+    return {name: tuple(sorted(values)) for name, values in cuts.items()}
+
+
+def _tables(graphs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]] | None:
+    """The contents of the graphs' decision tables; None when a node is anything else than a
+    table, an input or an output (its effect on the decision cannot be read off)."""
+    tables: list[Mapping[str, Any]] = []
     for graph in graphs:
         for node in graph.get("nodes", []):
             if node.get("type") not in SAFE_NODES:
                 return None
-            if node.get("type") != "decisionTableNode":
-                continue
-            if not _table_cuts(node.get("content") or {}, cuts):
-                return None
-    return {name: tuple(sorted(values)) for name, values in cuts.items()}
+            if node.get("type") == "decisionTableNode":
+                tables.append(node.get("content") or {})
+    return tables
 
 
 def _table_cuts(content: Mapping[str, Any], cuts: dict[str, set[float]]) -> bool:
@@ -107,17 +115,15 @@ def numeric_class(value: Any, cuts: tuple[float, ...]) -> Any:
 def read_fields(graphs: Iterable[Mapping[str, Any]], names: Iterable[str]) -> frozenset[str] | None:
     """Those of ``names`` that some table names in a column (its field or its label) or a cell;
     None when a table could read a field without naming it, or a node is not a table."""
+    tables = _tables(graphs)
+    if tables is None:
+        return None
     texts: list[str] = []
-    for graph in graphs:
-        for node in graph.get("nodes", []):
-            if node.get("type") not in SAFE_NODES:
-                return None
-            if node.get("type") != "decisionTableNode":
-                continue
-            table = _table_texts(node.get("content") or {})
-            if table is None:
-                return None
-            texts.extend(table)
+    for content in tables:
+        table = _table_texts(content)
+        if table is None:
+            return None
+        texts.extend(table)
     return frozenset(name for name in names if any(_names(text, name) for text in texts))
 
 
