@@ -91,19 +91,29 @@ def main() -> None:
     for backend in args.backends.split(","):
         with scratch_store(backend) as url:
             app = bootstrap(Settings(database=DatabaseSettings(url=url)), clock=SystemClock())
-            app.ensure_schema()
-            started = time.perf_counter()
-            raw = [RawRecord(data=line, file="bench", line=i) for i, line in enumerate(lines, 1)]
-            ingest_records(raw, uow=app.uow, clock=app.clock, detectors=app.detectors,
-                           label="bench")  # fmt: skip
-            loaded = time.perf_counter() - started
-            started = time.perf_counter()
-            report = run_reconcile(uow=app.uow, clock=app.clock, engine=DuckDbEngine(),
-                                   rules=default_rules(), rules_digest="bench",
-                                   policy=app.policy)  # fmt: skip
-            seconds = time.perf_counter() - started
-            app.close()
+            loaded = _ingest(app, lines)
+            seconds, report = _reconcile(app)
         print(f"{backend}: ingest {loaded:.1f} s; {_outcome(seconds, report)}")
+
+
+def _ingest(app: App, lines: list[bytes]) -> float:
+    """Create the schema and ingest ``lines``; the seconds ingesting took."""
+    app.ensure_schema()
+    started = time.perf_counter()
+    raw = [RawRecord(data=line, file="bench", line=i) for i, line in enumerate(lines, 1)]
+    ingest_records(raw, uow=app.uow, clock=app.clock, detectors=app.detectors, label="bench")
+    return time.perf_counter() - started
+
+
+def _reconcile(app: App) -> tuple[float, ReconcileReport]:
+    """One timed run with the default rules; closes ``app``."""
+    started = time.perf_counter()
+    report = run_reconcile(uow=app.uow, clock=app.clock, engine=DuckDbEngine(),
+                           rules=default_rules(), rules_digest="bench",
+                           policy=app.policy)  # fmt: skip
+    seconds = time.perf_counter() - started
+    app.close()
+    return seconds, report
 
 
 def _outcome(seconds: float, report: ReconcileReport) -> str:
@@ -124,25 +134,16 @@ def from_ingested(saved: Path, rows: int, seed: int) -> None:
     if not saved.exists():
         lines = records(rows, seed)
         app = _app(saved)
-        app.ensure_schema()
-        started = time.perf_counter()
-        raw = [RawRecord(data=line, file="bench", line=i) for i, line in enumerate(lines, 1)]
-        ingest_records(raw, uow=app.uow, clock=app.clock, detectors=app.detectors, label="bench")
+        loaded = _ingest(app, lines)
         app.close()
         print(f"{len(lines):,} events from {rows:,} payments ingested into {saved} in "
-              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+              f"{loaded:.1f} s")  # fmt: skip
     with tempfile.TemporaryDirectory(dir=saved.parent) as tmp:
         copy = Path(tmp) / saved.name
         for suffix in ("", "-wal"):
             if Path(f"{saved}{suffix}").exists():
                 shutil.copy(f"{saved}{suffix}", f"{copy}{suffix}")
-        app = _app(copy)
-        started = time.perf_counter()
-        report = run_reconcile(uow=app.uow, clock=app.clock, engine=DuckDbEngine(),
-                               rules=default_rules(), rules_digest="bench",
-                               policy=app.policy)  # fmt: skip
-        seconds = time.perf_counter() - started
-        app.close()
+        seconds, report = _reconcile(_app(copy))
     print(f"sqlite, a copy of {saved}: {_outcome(seconds, report)}")
 
 

@@ -17,7 +17,12 @@ def uuid5_str(namespace: uuid.UUID, name: str) -> str:
     digest = bytearray(hashlib.sha1(namespace.bytes + name.encode("utf-8")).digest()[:16])  # noqa: S324 - RFC 4122 v5 is SHA-1 by definition
     digest[6] = (digest[6] & 0x0F) | 0x50
     digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
+    return dashed(digest.hex())
+
+
+def dashed(h: str) -> str:
+    """A UUID's 32 hex digits in the usual 8-4-4-4-12 form (how ids are spoken everywhere but
+    in SQLite's columns, which keep the digits alone)."""
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

@@ -14,7 +14,7 @@ so they never hold more rows than there are hours with open cases.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,21 +27,9 @@ from recoup.domain.cases.case import Case
 from recoup.domain.cases.casing import CasePlan
 from recoup.domain.detection.findings import Finding
 from recoup.domain.ids import derived_id
-from recoup.domain.metrics import OPEN_AGE, Cell, Counters, Key, contribution, delta
+from recoup.domain.metrics import OPEN_AGE, Cell, Counters, Key, contribution, delta, total
 
 _COUNTER_UPSERTS: dict[str, Any] = {}
-
-
-def _fold(sums: dict[Key, list[int]], counters: Counters) -> None:
-    """Add ``counters`` into running [count, amount] sums: what ``total`` of all the parts
-    gives, without keeping a part (and its cells) per case until the end of the batch."""
-    for key, cell in counters.items():
-        running = sums.get(key)
-        if running is None:
-            sums[key] = [cell.count, cell.amount]
-        else:
-            running[0] += cell.count
-            running[1] += cell.amount
 
 
 class MetricsMixin:
@@ -57,20 +45,26 @@ class MetricsMixin:
         cases, for the other hooks of ``save_plan``."""
         before = self._stored_cases(sorted(plan.updated))
         codes = self._opening_codes(plan, findings)
-        sums: dict[Key, list[int]] = {}
+        changes = total(self._metric_parts(plan, before, codes))
+        if changes:
+            self._hold_audit_head()
+        self.add_metric_counters(changes)
+        return {case_id: old for case_id, (old, _code) in before.items()}
+
+    @staticmethod
+    def _metric_parts(
+        plan: CasePlan, before: Mapping[str, tuple[Case, str | None]], codes: Mapping[str, str]
+    ) -> Iterator[Counters]:
+        """Each case's contribution (new) or change (updated), one at a time: summed as they
+        come, not kept per case until the end of the batch."""
         for case in plan.created.values():
-            _fold(sums, contribution(case, codes.get(case.id)))
+            yield contribution(case, codes.get(case.id))
         for case_id, case in plan.updated.items():
             stored = before.get(case_id)
             if stored is None:
                 continue  # not stored: the case update raises for it
             old, code = stored
-            _fold(sums, delta(contribution(old, code), contribution(case, code)))
-        changes = {key: Cell(c, a) for key, (c, a) in sums.items() if c or a}
-        if changes:
-            self._hold_audit_head()
-        self.add_metric_counters(changes)
-        return {case_id: old for case_id, (old, _code) in before.items()}
+            yield delta(contribution(old, code), contribution(case, code))
 
     def _hold_audit_head(self) -> None:
         """On PostgreSQL, lock the audit head before any counter. Every transaction that

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from recoup.adapters.store import tables as t
 from recoup.adapters.store.bulk import Bulk
-from recoup.domain.ids import derived_id
+from recoup.domain.ids import dashed, derived_id
 from recoup.domain.ingestion.event import Event
 from recoup.domain.reconcile.items import (
     ITEM_ATTRIBUTES,
@@ -50,8 +50,8 @@ class ReconcileMixin:
 
     def reconcile_open_items(self) -> tuple[ItemColumns, ItemColumns]:
         """The expected items and bank lines not in a match that reconciles them, as columns.
-        The database picks the fields out of the refs and attributes (no event is built), so a
-        million rows a side take seconds, not minutes."""
+        Only the item's fields are read and no event is built (PostgreSQL picks them out of the
+        JSON; SQLite's rows are decoded once each), so a million rows a side take seconds."""
         e, m = t.events.c, t.reconcile_matches.c
         taken = (
             sa.select(m.left_id)
@@ -84,7 +84,7 @@ class ReconcileMixin:
         ):
             ref, attr = decode(refs), decode(attributes)
             yield (
-                f"{hexid[:8]}-{hexid[8:12]}-{hexid[12:16]}-{hexid[16:20]}-{hexid[20:]}",
+                dashed(hexid),
                 type_, None if amount is None else Decimal(amount), currency, direction,
                 date.fromisoformat(day), *map(ref.get, ITEM_REFS),
                 *(v if isinstance(v := attr.get(n), str) else None for n in ITEM_ATTRIBUTES),
